@@ -1,0 +1,65 @@
+"""The Litestar application of one appliance."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from edge.app import ops
+from edge.app.auth.principal import TokenAuth
+from edge.app.auth.routes import router as auth_router
+from edge.app.context import Edge
+from edge.app.problems import EXCEPTION_HANDLERS
+
+AREA_ROUTERS: list[object] = [auth_router]
+
+
+def _area_routers() -> list[object]:
+    # Areas register themselves here; imported lazily so each stays an independent module.
+    from edge.app.catalog.routes import router as catalog_router
+    from edge.app.drawer.routes import router as drawer_router
+    from edge.app.employees.routes import router as employees_router
+    from edge.app.orders.routes import router as orders_router
+
+    return [catalog_router, orders_router, drawer_router, employees_router]
+
+
+def create_app(edge: Edge) -> Litestar:
+    """The app; the store starts and stops with it."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        edge.hub.bind(asyncio.get_running_loop())
+        yield
+        edge.store.stop()
+
+    return Litestar(
+        route_handlers=[*AREA_ROUTERS, *_area_routers(), ops.health, ops.metrics, ops.events],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[DefineMiddleware(TokenAuth, exclude=["^/schema", "^/health", "^/metrics"])],
+        after_request=ops.count_response,
+        request_max_body_size=edge.config.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Fynlo edge API",
+            version="1",
+            path="/schema",
+            description=(
+                "The local API of a Fynlo store appliance. Pair a tablet (`POST /api/v1/devices/"
+                "pair`), log in with a PIN (`POST /api/v1/auth/pin`), then send"
+                " `Authorization: Bearer <access_token>`. Errors are RFC 9457 problem details."
+            ),
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        state=State({"edge": edge}),
+    )

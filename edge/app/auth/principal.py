@@ -1,0 +1,87 @@
+"""Who is calling: the Actor decoded from an access token, the middleware and permission guards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+import msgspec
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.authentication import (
+    AbstractAuthenticationMiddleware,
+    AuthenticationResult,
+)
+
+from edge.app.problems import ApiError
+from edge.app.security import decode_jwt
+from edge.domain.errors import PermissionDenied
+from edge.domain.permissions import has_permission
+from shared.schemas.documents import Role
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    """The employee behind a request, on the paired device (or back-office browser) they use."""
+
+    employee_id: str
+    role: Role
+    name: str
+    device_id: str | None
+
+
+class TokenAuth(AbstractAuthenticationMiddleware):
+    """Bearer access tokens on HTTP; ``?token=`` on WebSockets, where browsers cannot set headers."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        if not token and connection.scope["type"] == "websocket":
+            token = connection.query_params.get("token", "")
+        if not token:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "Log in first: send 'Authorization: Bearer <access token>'.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        key: bytes = connection.app.state.edge.jwt_key
+        try:
+            claims = decode_jwt(key, token)
+        except jwt.ExpiredSignatureError as exc:
+            raise ApiError(
+                401,
+                "token-expired",
+                "The access token has expired: refresh it or log in again.",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from exc
+        except jwt.InvalidTokenError as exc:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "The access token is not valid for this appliance.",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from exc
+        if claims.get("typ") != "access":
+            raise ApiError(401, "unauthorized", "Use an access token here, not a refresh token.")
+        actor = Actor(
+            employee_id=claims["sub"],
+            role=claims["role"],
+            name=claims.get("name", ""),
+            device_id=claims.get("dev"),
+        )
+        return AuthenticationResult(user=actor, auth=claims)
+
+
+def requires(permission: str) -> Any:
+    """A route guard: the caller's role must hold ``permission``."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        actor: Actor = connection.user
+        if not has_permission(actor.role, permission):
+            raise PermissionDenied(
+                f"A {actor.role} may not do this ({permission}).", permission=permission
+            )
+
+    return guard

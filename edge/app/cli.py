@@ -1,0 +1,132 @@
+"""The ``fynlo-edge`` command: init, serve, rebuild, pairing-code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from edge.app.bootstrap import initialise, open_edge
+from edge.app.config import EdgeConfig
+from edge.store.db import connect, db_path
+from edge.store.errors import StoreError
+from edge.store.ids import now_ms
+from edge.store.migrations import migrate
+from edge.store.rebuild import rebuild
+
+
+def _data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", type=Path, required=True, help="data directory (SQLite files, keys, logs)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fynlo-edge", description="Fynlo store appliance: the local POS back end."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="create a store in a data directory")
+    _data(init)
+    init.add_argument("--demo", action="store_true", help="load the demo café (menu and staff)")
+    init.add_argument(
+        "--if-missing", action="store_true", help="do nothing when the store already exists"
+    )
+
+    serve = commands.add_parser("serve", help="run the appliance's API on HOST:PORT")
+    _data(serve)
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
+
+    rb = commands.add_parser("rebuild", help="recompute every projection from the document log")
+    _data(rb)
+
+    code = commands.add_parser("pairing-code", help="print a one-time code to pair a tablet")
+    _data(code)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except StoreError as exc:
+        print(f"fynlo-edge: {exc}", file=sys.stderr)
+        return 2
+
+
+def _init(args: argparse.Namespace) -> int:
+    if db_path(args.data).exists():
+        if args.if_missing:
+            print(f"store already initialised in {args.data}")
+            return 0
+        print(f"fynlo-edge: {args.data} already holds a store", file=sys.stderr)
+        return 2
+    logins = initialise(args.data, demo=args.demo)
+    print(f"initialised store in {args.data}")
+    for login in logins:
+        print(f"  {login}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from edge.app.app import create_app
+
+    config = EdgeConfig.load(args.data, host=args.host, port=args.port)
+    logging.basicConfig(level=config.log_level, format="%(message)s")
+    edge = open_edge(config)
+    app = create_app(edge)
+    base = f"http://{config.host}:{config.port}"
+    print(
+        json.dumps({"event": "serving", "url": base, "docs": f"{base}/schema",
+                    "store_id": edge.store_id}),
+        flush=True,
+    )
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    path = db_path(args.data)
+    if not path.exists():
+        print(f"fynlo-edge: no store in {args.data}", file=sys.stderr)
+        return 2
+    conn = connect(path, writer=True)
+    try:
+        migrate(conn)
+        count = rebuild(conn)
+    finally:
+        conn.close()
+    print(f"rebuilt projections from {count} document entries")
+    return 0
+
+
+def _pairing_code(args: argparse.Namespace) -> int:
+    from edge.app.auth.service import create_pairing_code
+
+    path = db_path(args.data)
+    if not path.exists():
+        print(f"fynlo-edge: no store in {args.data}", file=sys.stderr)
+        return 2
+    config = EdgeConfig.load(args.data)
+    conn = connect(path, writer=True)
+    try:
+        # Only a local, never-replicated table is written here, so this is safe beside a running
+        # server (SQLite serialises the two writers; the server owns all documents).
+        with conn:
+            code = create_pairing_code(conn, now_ms(), config.pairing_code_ttl_s)
+    finally:
+        conn.close()
+    print(code.code)
+    return 0
+
+
+_COMMANDS = {"init": _init, "serve": _serve, "rebuild": _rebuild, "pairing-code": _pairing_code}
+
+if __name__ == "__main__":
+    sys.exit(main())

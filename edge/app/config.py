@@ -1,0 +1,38 @@
+"""The one settings object of an edge process: built from flags and FYNLO_* variables, then frozen."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """Process settings (store settings such as tax mode live in the store's settings document)."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    access_ttl_s: int = 15 * 60  # short: a stolen tablet token dies quickly
+    refresh_ttl_s: int = 12 * 60 * 60  # one long shift
+    max_body_bytes: int = 256 * 1024
+    pin_attempts: int = 5  # wrong PINs from one device within the window before lockout
+    lockout_window_s: int = 5 * 60
+    pairing_code_ttl_s: int = 10 * 60
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(cls, data_dir: Path, env: dict[str, str] | None = None, **flags: object) -> EdgeConfig:
+        """Flags win over FYNLO_<NAME> environment variables, which win over defaults."""
+        env = dict(os.environ) if env is None else env
+        values: dict[str, object] = {"data_dir": data_dir}
+        for f in fields(cls):
+            if f.name == "data_dir":
+                continue
+            raw = env.get(f"FYNLO_{f.name.upper()}")
+            if flags.get(f.name) is not None:
+                values[f.name] = flags[f.name]
+            elif raw is not None:
+                values[f.name] = int(raw) if f.type in ("int", int) else raw
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,95 @@
+"""Operations endpoints: /health and Prometheus /metrics, plus the WebSocket event stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from litestar import Request, Response, WebSocket, get, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from edge.app.auth.principal import Actor
+from edge.app.context import Edge
+
+HTTP_RESPONSES: Counter[int] = Counter()
+
+
+def _edge(request: Request[Any, Any, Any] | WebSocket[Any, Any, Any]) -> Edge:
+    return request.app.state.edge  # type: ignore[no-any-return]
+
+
+@get("/health", exclude_from_auth=True, tags=["ops"])
+async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Liveness and the store's state: answers 200 when the appliance can sell."""
+    edge = _edge(request)
+    row = edge.store.read.execute("PRAGMA user_version").fetchone()
+    return {
+        "status": "ok",
+        "store_id": edge.store_id,
+        "org_id": edge.org_id,
+        "schema_version": row[0] if row else 0,
+        "writer": {"batches": edge.store.writer.batches, "commands": edge.store.writer.commands},
+        "websocket_clients": edge.hub.connections,
+    }
+
+
+@get("/metrics", exclude_from_auth=True, tags=["ops"], media_type="text/plain; version=0.0.4")
+async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
+    """Prometheus text exposition."""
+    edge = _edge(request)
+    conn = edge.store.read
+    orders = conn.execute("SELECT state, count(*) FROM orders GROUP BY state").fetchall()
+    lines = [
+        "# TYPE fynlo_writer_batches_total counter",
+        f"fynlo_writer_batches_total {edge.store.writer.batches}",
+        "# TYPE fynlo_writer_commands_total counter",
+        f"fynlo_writer_commands_total {edge.store.writer.commands}",
+        "# TYPE fynlo_ws_clients gauge",
+        f"fynlo_ws_clients {edge.hub.connections}",
+        "# TYPE fynlo_ws_events_total counter",
+        f"fynlo_ws_events_total {edge.hub.published}",
+        "# TYPE fynlo_orders gauge",
+        *(f'fynlo_orders{{state="{state}"}} {count}' for state, count in orders),
+        "# TYPE fynlo_http_responses_total counter",
+        *(f'fynlo_http_responses_total{{status="{s}"}} {n}' for s, n in
+          sorted(HTTP_RESPONSES.items())),
+    ]
+    return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
+async def count_response(response: Any) -> Any:
+    HTTP_RESPONSES[response.status_code] += 1
+    return response
+
+
+@websocket("/api/v1/ws", tags=["ops"])
+async def events(socket: WebSocket[Actor, Any, Any]) -> None:
+    """Order and drawer events for paired tablets: authenticate with ``?token=<access token>``."""
+    edge = _edge(socket)
+    await socket.accept()
+    queue = edge.hub.subscribe()
+    await socket.send_json({"type": "hello", "data": {"employee_id": socket.user.employee_id}})
+    receiver = asyncio.create_task(_drain(socket))
+    try:
+        while not receiver.done():
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                await socket.send_json(getter.result())
+            else:
+                getter.cancel()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        edge.hub.unsubscribe(queue)
+        receiver.cancel()
+
+
+async def _drain(socket: WebSocket[Any, Any, Any]) -> None:
+    """Read (and ignore) what the tablet sends, so a close is noticed at once."""
+    try:
+        while True:
+            await socket.receive_data(mode="text")
+    except WebSocketDisconnect:
+        return

@@ -1,0 +1,1 @@
+"""Pure business rules: no I/O, no clock reads, no id generation (time and ids are passed in)."""

@@ -1,0 +1,165 @@
+"""The CRDT document store: live pycrdt Docs over the ``crdt_update`` log and its snapshots.
+
+Only the writer thread touches this object (pycrdt transactions from several tasks silently merge
+into one update). A document is loaded from its compacted snapshot plus the later log entries, with
+the appliance's pinned client id, so its own future updates continue its own clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+import apsw
+import pycrdt
+
+# Yjs client ids must stay below 2^53 to survive JavaScript peers.
+_CLIENT_ID_LIMIT = 1 << 53
+COMPACT_AFTER_UPDATES = 500
+
+
+def update_hash(body: bytes) -> bytes:
+    """Content hash of an update: the log's dedup key and the sync protocol's idempotency key."""
+    return hashlib.blake2b(body, digest_size=16).digest()
+
+
+class DocumentStore:
+    """Live documents, loaded on demand and evicted least-recently-used."""
+
+    def __init__(self, max_live: int = 32) -> None:
+        self._docs: OrderedDict[str, pycrdt.Doc] = OrderedDict()
+        self._captured: dict[str, list[bytes]] = {}
+        self._subs: dict[str, pycrdt.Subscription] = {}
+        self._max_live = max_live
+
+    def get(self, conn: apsw.Connection, doc_id: str) -> pycrdt.Doc:
+        """The live document, loaded from the log through ``conn`` when not in memory."""
+        doc = self._docs.get(doc_id)
+        if doc is None:
+            doc = self._load(conn, doc_id)
+            self._docs[doc_id] = doc
+            self._trim()
+        else:
+            self._docs.move_to_end(doc_id)
+        return doc
+
+    def evict(self, doc_id: str) -> None:
+        """Forget the live copy; the next ``get`` reloads it from the log."""
+        self._docs.pop(doc_id, None)
+        self._captured.pop(doc_id, None)
+        self._subs.pop(doc_id, None)
+
+    def change(
+        self, conn: apsw.Connection, doc_id: str, edit: Callable[[pycrdt.Doc], None], at_ms: int
+    ) -> bytes | None:
+        """Run ``edit`` in one document transaction and append its update to the log."""
+        doc = self.get(conn, doc_id)
+        captured = self._captured[doc_id]
+        captured.clear()
+        with doc.transaction(origin="local"):
+            edit(doc)
+        if not captured:
+            return None  # the edit wrote nothing new
+        body = captured[0] if len(captured) == 1 else pycrdt.merge_updates(*captured)
+        captured.clear()
+        append_update(conn, doc_id, body, "local", at_ms)
+        self._maybe_compact(conn, doc_id)
+        return body
+
+    def apply_remote(self, conn: apsw.Connection, doc_id: str, body: bytes, at_ms: int) -> bool:
+        """Apply an update from elsewhere; False when the log already held it."""
+        if not append_update(conn, doc_id, body, "remote", at_ms):
+            return False
+        doc = self.get(conn, doc_id)
+        doc.apply_update(body)
+        self._captured[doc_id].clear()
+        return True
+
+    def compact(self, conn: apsw.Connection, doc_id: str) -> None:
+        """Fold the log of one document into its snapshot, in the caller's transaction."""
+        doc = self.get(conn, doc_id)
+        row = conn.execute(
+            "SELECT max(seq) FROM crdt_update WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return
+        conn.execute(
+            "INSERT OR REPLACE INTO crdt_snapshot (doc_id, upto_seq, body, at_ms)"
+            " VALUES (?, ?, ?, (SELECT coalesce(max(at_ms), 0) FROM crdt_update WHERE doc_id = ?))",
+            (doc_id, row[0], doc.get_update(), doc_id),
+        )
+        conn.execute("DELETE FROM crdt_update WHERE doc_id = ? AND seq <= ?", (doc_id, row[0]))
+
+    def _maybe_compact(self, conn: apsw.Connection, doc_id: str) -> None:
+        row = conn.execute(
+            "SELECT count(*) FROM crdt_update WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        if row is not None and row[0] >= COMPACT_AFTER_UPDATES:
+            self.compact(conn, doc_id)
+
+    def _load(self, conn: apsw.Connection, doc_id: str) -> pycrdt.Doc:
+        doc = pycrdt.Doc(client_id=pinned_client_id(conn, doc_id))
+        for body in stored_updates(conn, doc_id):
+            doc.apply_update(body)
+        captured: list[bytes] = []
+        self._captured[doc_id] = captured
+        self._subs[doc_id] = doc.observe(lambda event: captured.append(event.update))
+        return doc
+
+    def _trim(self) -> None:
+        while len(self._docs) > self._max_live:
+            doc_id, _ = self._docs.popitem(last=False)
+            self._captured.pop(doc_id, None)
+            self._subs.pop(doc_id, None)
+
+
+def stored_updates(conn: apsw.Connection, doc_id: str) -> Iterable[bytes]:
+    """The snapshot (if any) then every later update of a document, in log order."""
+    row = conn.execute("SELECT body FROM crdt_snapshot WHERE doc_id = ?", (doc_id,)).fetchone()
+    if row is not None:
+        yield row[0]
+    for (body,) in conn.execute(
+        "SELECT body FROM crdt_update WHERE doc_id = ? ORDER BY seq", (doc_id,)
+    ):
+        yield body
+
+
+def load_doc(conn: apsw.Connection, doc_id: str) -> pycrdt.Doc:
+    """A detached copy of a document, read from the log (for rebuilds and checks)."""
+    doc = pycrdt.Doc()
+    for body in stored_updates(conn, doc_id):
+        doc.apply_update(body)
+    return doc
+
+
+def append_update(
+    conn: apsw.Connection, doc_id: str, body: bytes, origin: str, at_ms: int
+) -> bool:
+    """Append an update to the log unless its content is already there."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO crdt_update (doc_id, hash, body, origin, at_ms)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (doc_id, update_hash(body), body, origin, at_ms),
+    )
+    del cursor
+    return conn.changes() > 0
+
+
+def pinned_client_id(conn: apsw.Connection, doc_id: str) -> int:
+    """This appliance's Yjs client id for a document, minted on first use and kept."""
+    row = conn.execute("SELECT client_id FROM crdt_client WHERE doc_id = ?", (doc_id,)).fetchone()
+    if row is not None:
+        return int(row[0])
+    client_id = secrets.randbelow(_CLIENT_ID_LIMIT - 1) + 1
+    conn.execute("INSERT INTO crdt_client (doc_id, client_id) VALUES (?, ?)", (doc_id, client_id))
+    return client_id
+
+
+def document_ids(conn: apsw.Connection) -> list[str]:
+    """Every document the log knows, snapshot or updates."""
+    rows = conn.execute(
+        "SELECT doc_id FROM crdt_snapshot UNION SELECT doc_id FROM crdt_update ORDER BY 1"
+    )
+    return [r[0] for r in rows]

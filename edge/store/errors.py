@@ -1,0 +1,25 @@
+"""The store layer's errors.
+
+StoreError
+ ├── SchemaTooNew        the database was written by a newer fynlo-edge
+ ├── NotInitialised      the data directory holds no store (run ``fynlo-edge init``)
+ └── WriterStopped       a write was submitted after the writer stopped
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base of every error raised by edge.store."""
+
+
+class SchemaTooNew(StoreError):
+    pass
+
+
+class NotInitialised(StoreError):
+    pass
+
+
+class WriterStopped(StoreError):
+    pass

@@ -1,0 +1,178 @@
+"""Forward-only schema migrations, versioned in ``PRAGMA user_version``.
+
+Each migration runs in the same transaction as the version bump, so a crash mid-migration leaves
+the previous version intact. Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+import apsw
+
+from edge.store.errors import SchemaTooNew
+
+_V1 = """
+-- replication: the document log --------------------------------------------------------------
+CREATE TABLE crdt_update (
+    seq INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    body BLOB NOT NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('local', 'remote')),
+    at_ms INTEGER NOT NULL,
+    UNIQUE (doc_id, hash)
+);
+CREATE INDEX crdt_update_doc ON crdt_update (doc_id, seq);
+CREATE TABLE crdt_snapshot (
+    doc_id TEXT PRIMARY KEY,
+    upto_seq INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+CREATE TABLE crdt_client (
+    doc_id TEXT PRIMARY KEY,
+    client_id INTEGER NOT NULL CHECK (client_id > 0 AND client_id < 9007199254740992)
+);
+
+-- local, never replicated ------------------------------------------------------------------
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    paired_at_ms INTEGER NOT NULL,
+    revoked_at_ms INTEGER
+);
+CREATE TABLE pairing_codes (
+    code_hash TEXT PRIMARY KEY,
+    expires_at_ms INTEGER NOT NULL,
+    used_at_ms INTEGER,
+    device_id TEXT
+);
+CREATE TABLE login_failures (
+    scope TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+CREATE INDEX login_failures_scope ON login_failures (scope, at_ms);
+
+-- projections: derived from documents, rebuilt by `fynlo-edge rebuild` ------------------------
+CREATE TABLE tax_rates (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, name TEXT NOT NULL, rate TEXT NOT NULL,
+    archived INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE TABLE categories (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, name TEXT NOT NULL, sort INTEGER NOT NULL,
+    archived INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE TABLE items (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, name TEXT NOT NULL, category_id TEXT NOT NULL,
+    price_minor INTEGER NOT NULL, sku TEXT, barcode TEXT, archived INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX items_category ON items (category_id);
+CREATE INDEX items_barcode ON items (barcode) WHERE barcode IS NOT NULL;
+CREATE VIRTUAL TABLE items_fts USING fts5 (id UNINDEXED, name, sku);
+CREATE TABLE modifier_groups (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, name TEXT NOT NULL, archived INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE discounts (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, name TEXT NOT NULL, archived INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE employees (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
+    email TEXT, pin_tag TEXT, active INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX employees_pin_tag ON employees (pin_tag) WHERE pin_tag IS NOT NULL;
+CREATE INDEX employees_email ON employees (email) WHERE email IS NOT NULL;
+CREATE TABLE doc_values (
+    doc_id TEXT NOT NULL, collection TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (doc_id, collection, key)
+);
+CREATE TABLE orders (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, business_day TEXT NOT NULL,
+    number INTEGER NOT NULL, state TEXT NOT NULL, total_minor INTEGER NOT NULL,
+    paid_minor INTEGER NOT NULL, balance_minor INTEGER NOT NULL, device_id TEXT NOT NULL,
+    opened_by TEXT NOT NULL, opened_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE UNIQUE INDEX orders_day_number ON orders (business_day, number);
+CREATE INDEX orders_state ON orders (state, business_day);
+CREATE TABLE order_lines (
+    id TEXT PRIMARY KEY, order_id TEXT NOT NULL, item_id TEXT NOT NULL, name TEXT NOT NULL,
+    quantity INTEGER NOT NULL, unit_price_minor INTEGER NOT NULL, sent INTEGER NOT NULL,
+    voided INTEGER NOT NULL
+);
+CREATE INDEX order_lines_order ON order_lines (order_id);
+CREATE TABLE payments (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, order_id TEXT NOT NULL, tender TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL, tip_minor INTEGER NOT NULL, change_minor INTEGER NOT NULL,
+    drawer_session_id TEXT, taken_at_ms INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX payments_order ON payments (order_id);
+CREATE INDEX payments_session ON payments (drawer_session_id);
+CREATE TABLE refunds (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, order_id TEXT NOT NULL, payment_id TEXT,
+    tender TEXT NOT NULL, amount_minor INTEGER NOT NULL, drawer_session_id TEXT,
+    taken_at_ms INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX refunds_order ON refunds (order_id);
+CREATE TABLE drawer_sessions (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, drawer_id TEXT NOT NULL, state TEXT NOT NULL,
+    opened_at_ms INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX drawer_sessions_state ON drawer_sessions (drawer_id, state);
+CREATE TABLE drawer_entries (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, session_id TEXT NOT NULL, kind TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL, at_ms INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX drawer_entries_session ON drawer_entries (session_id);
+CREATE TABLE audit (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, at_ms INTEGER NOT NULL, actor_id TEXT,
+    device_id TEXT, action TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT,
+    approved_by TEXT, data TEXT NOT NULL
+);
+CREATE INDEX audit_at ON audit (at_ms);
+CREATE INDEX audit_entity ON audit (entity_id);
+"""
+
+MIGRATIONS: list[str] = [_V1]
+
+# Tables derived from documents: emptied and refilled by a rebuild.
+PROJECTION_TABLES = (
+    "tax_rates",
+    "categories",
+    "items",
+    "items_fts",
+    "modifier_groups",
+    "discounts",
+    "employees",
+    "doc_values",
+    "orders",
+    "order_lines",
+    "payments",
+    "refunds",
+    "drawer_sessions",
+    "drawer_entries",
+    "audit",
+)
+
+
+def schema_version(conn: apsw.Connection) -> int:
+    """The version recorded in the file (0 for a new, empty database)."""
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: apsw.Connection) -> int:
+    """Bring the database up to the newest version; return that version."""
+    current = schema_version(conn)
+    if current > len(MIGRATIONS):
+        raise SchemaTooNew(
+            f"database schema v{current} is newer than this fynlo-edge (v{len(MIGRATIONS)})"
+        )
+    for version, sql in enumerate(MIGRATIONS[current:], start=current + 1):
+        with conn:  # one transaction: the DDL and the version bump land together
+            conn.execute(sql)
+            conn.execute(f"PRAGMA user_version = {version}")
+    return len(MIGRATIONS)

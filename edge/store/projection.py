@@ -1,0 +1,116 @@
+"""Projection: turn a document entry into rows of the tables the API reads.
+
+A projection is a pure function of document content, so ``rebuild`` can drop every projected row
+and recompute it from the documents and get the same tables back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apsw
+import msgspec
+import pycrdt
+
+from edge.store.collections import Collection, doc_collections
+from shared.schemas import documents as d
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(value: Any) -> str:
+    """The canonical JSON text of a value, as stored in documents and projection ``data``."""
+    return _encoder.encode(value).decode()
+
+
+def read_entry(doc: pycrdt.Doc, coll: Collection, key: str) -> Any:
+    """The typed value of one entry of a document, or None when it is absent."""
+    root = doc.get(coll.name, type=pycrdt.Map)
+    raw = root.get(key)
+    if raw is None:
+        return None
+    if coll.mode == "fields":
+        fields = {name: msgspec.json.decode(text) for name, text in raw.items()}
+        assert coll.struct is not None
+        return msgspec.convert(fields, coll.struct)
+    if coll.mode == "encoded":
+        assert coll.struct is not None
+        return msgspec.json.decode(raw, type=coll.struct)
+    return msgspec.json.decode(raw)
+
+
+def entry_keys(doc: pycrdt.Doc, coll: Collection) -> list[str]:
+    """Every key of a collection in a document."""
+    return list(doc.get(coll.name, type=pycrdt.Map).keys())
+
+
+def project(conn: apsw.Connection, doc_id: str, coll: Collection, key: str, value: Any) -> None:
+    """Write (or delete, for None) the projected rows of one entry."""
+    if coll.table is None:
+        _project_flat(conn, doc_id, coll, key, value)
+        return
+    if value is None:
+        conn.execute(f"DELETE FROM {coll.table} WHERE id = ?", (key,))
+        return
+    columns = ("id", "doc_id", *coll.columns, "data")
+    values = (key, doc_id, *(_column(getattr(value, c)) for c in coll.columns), encode(value))
+    if isinstance(value, d.Order):
+        totals = value.totals
+        columns += ("total_minor", "paid_minor", "balance_minor")
+        values += (totals.total_minor, totals.paid_minor, totals.balance_minor)
+    marks = ", ".join("?" for _ in columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    # An upsert on id, not INSERT OR REPLACE: a clash on another unique index must fail loudly.
+    conn.execute(
+        f"INSERT INTO {coll.table} ({', '.join(columns)}) VALUES ({marks})"
+        f" ON CONFLICT (id) DO UPDATE SET {updates}",
+        values,
+    )
+    if isinstance(value, d.Order):
+        _project_order_lines(conn, value)
+    elif isinstance(value, d.Item):
+        conn.execute("DELETE FROM items_fts WHERE id = ?", (key,))
+        conn.execute(
+            "INSERT INTO items_fts (id, name, sku) VALUES (?, ?, ?)",
+            (key, value.name, value.sku or ""),
+        )
+
+
+def project_doc(conn: apsw.Connection, doc_id: str, doc: pycrdt.Doc) -> int:
+    """Project every entry of a document; return how many entries were projected."""
+    count = 0
+    for coll in doc_collections(doc_id):
+        for key in entry_keys(doc, coll):
+            project(conn, doc_id, coll, key, read_entry(doc, coll, key))
+            count += 1
+    return count
+
+
+def _column(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
+
+
+def _project_flat(conn: apsw.Connection, doc_id: str, coll: Collection, key: str, value: Any) -> None:
+    if value is None:
+        conn.execute(
+            "DELETE FROM doc_values WHERE doc_id = ? AND collection = ? AND key = ?",
+            (doc_id, coll.name, key),
+        )
+        return
+    conn.execute(
+        "INSERT OR REPLACE INTO doc_values (doc_id, collection, key, value) VALUES (?, ?, ?, ?)",
+        (doc_id, coll.name, key, encode(value)),
+    )
+
+
+def _project_order_lines(conn: apsw.Connection, order: d.Order) -> None:
+    conn.execute("DELETE FROM order_lines WHERE order_id = ?", (order.id,))
+    conn.executemany(
+        "INSERT INTO order_lines (id, order_id, item_id, name, quantity, unit_price_minor, sent,"
+        " voided) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (ln.id, order.id, ln.item_id, ln.name, ln.quantity, ln.unit_price_minor, int(ln.sent),
+             int(ln.voided))
+            for ln in order.lines
+        ],
+    )

@@ -1,0 +1,97 @@
+"""The store of one appliance: its SQLite file, the single writer, readers and checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import apsw
+
+from edge.store.db import Checkpointer, Readers, connect, db_path
+from edge.store.errors import NotInitialised
+from edge.store.ids import now_ms
+from edge.store.migrations import migrate
+from edge.store.writer import Writer
+
+
+class Store:
+    """Everything that touches ``edge.db``; works as ``async with``/``with`` or start()/stop()."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        clock: Callable[[], int] = now_ms,
+        on_commit: Callable[[list[tuple[str, Any]]], None] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.path = db_path(data_dir)
+        self.clock = clock
+        self.writer = Writer(self.path, clock, on_commit)
+        self.readers = Readers(self.path)
+        self._checkpointer = Checkpointer(self.path)
+        self._started = False
+
+    def start(self) -> None:
+        if self._started:
+            raise RuntimeError("store already started")
+        if not self.path.exists():
+            raise NotInitialised(f"no store in {self.data_dir}: run `fynlo-edge init` first")
+        conn = connect(self.path, writer=True)
+        try:
+            migrate(conn)
+        finally:
+            conn.close()
+        self.writer.start()
+        self._checkpointer.start()
+        self._started = True
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self.writer.stop()
+        self._checkpointer.stop()
+        self.readers.close()
+        self._started = False
+
+    def __enter__(self) -> Store:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Store:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def read(self) -> apsw.Connection:
+        """This thread's read connection (sees every committed write)."""
+        return self.readers.get()
+
+    def meta(self, key: str) -> str:
+        row = self.read.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise NotInitialised(f"store has no {key!r}: run `fynlo-edge init` first")
+        return str(row[0])
+
+
+def create(data_dir: Path) -> Path:
+    """Create the data directory and an empty, migrated store file."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = db_path(data_dir)
+    conn = connect(path, writer=True)
+    try:
+        migrate(conn)
+    finally:
+        conn.close()
+    return path

@@ -1,0 +1,262 @@
+"""The single writer: every change to the store file goes through here.
+
+A command is a function ``command(tx) -> result`` run on the writer thread. It reads what it needs
+through ``tx.conn`` (projections, inside the open transaction), decides through the pure domain,
+and records its writes as intents (``tx.put``, ``tx.patch``, ``tx.set``, ``tx.audit``). Only when
+it returns are the intents applied: each touched document changes in one pycrdt transaction, its
+update is appended to the ``crdt_update`` log, the entries are re-projected, all inside the
+command's SAVEPOINT. A refusal therefore never touches a document.
+
+Commands that arrive together share one ``BEGIN IMMEDIATE ... COMMIT`` (group commit); each caller
+is answered only after that shared commit, so an acknowledged write is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import apsw
+import msgspec
+import pycrdt
+
+from edge.store import projection
+from edge.store.collections import Collection, collection
+from edge.store.db import connect
+from edge.store.documents import DocumentStore
+from edge.store.errors import WriterStopped
+from shared.schemas.documents import AuditEntry
+
+T = TypeVar("T")
+MAX_BATCH = 64
+
+
+@dataclass
+class _Intent:
+    doc_id: str
+    coll: Collection
+    key: str
+    fields: dict[str, Any]  # per-field or flat writes: name -> JSON-able value
+    whole: msgspec.Struct | None = None  # encoded entities are written whole
+
+
+@dataclass
+class WriteTx:
+    """What a command sees: the writer's connection and the intent recorders."""
+
+    conn: apsw.Connection
+    at_ms: int
+    intents: list[_Intent] = field(default_factory=list)
+    events: list[tuple[str, Any]] = field(default_factory=list)
+    audited: bool = False
+
+    def put(self, doc_id: str, coll_name: str, value: msgspec.Struct) -> None:
+        """Write a whole entity (for per-field collections: every field)."""
+        coll = collection(coll_name)
+        key = value.id  # type: ignore[attr-defined]
+        if coll.mode == "encoded":
+            self.intents.append(_Intent(doc_id, coll, key, {}, whole=value))
+        else:
+            self.intents.append(_Intent(doc_id, coll, key, msgspec.to_builtins(value)))
+
+    def patch(self, doc_id: str, coll_name: str, key: str, fields: dict[str, Any]) -> None:
+        """Write only the named fields of a per-field entity: the others keep their last writer."""
+        coll = collection(coll_name)
+        if coll.mode != "fields":
+            raise ValueError(f"{coll_name} is not a per-field collection")
+        self.intents.append(_Intent(doc_id, coll, key, msgspec.to_builtins(fields)))
+
+    def set(self, doc_id: str, coll_name: str, key: str, value: Any) -> None:
+        """Write one flat key (settings and other shared scalars)."""
+        self.intents.append(
+            _Intent(doc_id, collection(coll_name), key, {"": msgspec.to_builtins(value)})
+        )
+
+    def audit(self, doc_id: str, entry: AuditEntry) -> None:
+        """Record who did what; every command that writes must audit."""
+        self.put(doc_id, "audit", entry)
+        self.audited = True
+
+    def publish(self, topic: str, payload: Any) -> None:
+        """An event for WebSocket subscribers, sent only after the commit."""
+        self.events.append((topic, payload))
+
+
+class Writer:
+    """Owns the writer connection and the live documents; runs commands one at a time."""
+
+    def __init__(
+        self,
+        path: Path,
+        clock: Callable[[], int],
+        on_commit: Callable[[list[tuple[str, Any]]], None] | None = None,
+    ) -> None:
+        self._path = path
+        self._clock = clock
+        self._on_commit = on_commit
+        self._queue: queue.SimpleQueue[tuple[Callable[[WriteTx], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self.docs = DocumentStore()
+        self.batches = 0
+        self.commands = 0
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("writer already started")
+        ready: Future[None] = Future()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="writer", daemon=True)
+        self._thread.start()
+        ready.result()
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stopped = True
+        self._queue.put(None)
+        self._thread.join()
+        self._thread = None
+
+    def submit(self, command: Callable[[WriteTx], T]) -> Future[T]:
+        """Queue a command; the future resolves after its commit (or with its refusal)."""
+        if self._stopped:
+            raise WriterStopped("the store is shutting down")
+        future: Future[T] = Future()
+        self._queue.put((command, future))
+        return future
+
+    def call(self, command: Callable[[WriteTx], T]) -> T:
+        """Run a command and wait for its commit."""
+        return self.submit(command).result()
+
+    async def run(self, command: Callable[[WriteTx], T]) -> T:
+        """Run a command from asyncio code and await its commit."""
+        return await asyncio.wrap_future(self.submit(command))
+
+    def _run(self, ready: Future[None]) -> None:
+        try:
+            conn = connect(self._path, writer=True)
+        except BaseException as exc:
+            ready.set_exception(exc)
+            return
+        ready.set_result(None)
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                batch = [item]
+                while len(batch) < MAX_BATCH:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        self._queue.put(None)  # finish this batch, then stop
+                        break
+                    batch.append(nxt)
+                self._run_batch(conn, batch)
+        finally:
+            conn.close()
+
+    def _run_batch(
+        self, conn: apsw.Connection, batch: list[tuple[Callable[[WriteTx], Any], Future[Any]]]
+    ) -> None:
+        outcomes: list[tuple[Future[Any], bool, Any, list[tuple[str, Any]]]] = []
+        touched: set[str] = set()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for command, future in batch:
+                ok, value, events = self._run_one(conn, command, touched)
+                outcomes.append((future, ok, value, events))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            # The commit itself failed (disk full, I/O error): nothing of the batch is durable.
+            if not conn.getautocommit():
+                conn.execute("ROLLBACK")
+            for doc_id in touched:
+                self.docs.evict(doc_id)
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        self.batches += 1
+        self.commands += len(batch)
+        events: list[tuple[str, Any]] = []
+        for future, ok, value, command_events in outcomes:
+            if ok:
+                future.set_result(value)
+                events.extend(command_events)
+            else:
+                future.set_exception(value)
+        if events and self._on_commit is not None:
+            self._on_commit(events)
+
+    def _run_one(
+        self, conn: apsw.Connection, command: Callable[[WriteTx], Any], touched: set[str]
+    ) -> tuple[bool, Any, list[tuple[str, Any]]]:
+        tx = WriteTx(conn, self._clock())
+        conn.execute("SAVEPOINT command")
+        applying = False
+        try:
+            result = command(tx)
+            if tx.intents and not tx.audited:
+                raise RuntimeError("a command wrote without an audit entry")
+            applying = True
+            touched.update(self._apply(tx))
+            conn.execute("RELEASE command")
+        except Exception as exc:
+            conn.execute("ROLLBACK TO command")
+            conn.execute("RELEASE command")
+            if applying:
+                # Documents may hold part of this command's edits: reload them from the log.
+                for doc_id in {i.doc_id for i in tx.intents}:
+                    self.docs.evict(doc_id)
+            return False, exc, []
+        return True, result, tx.events
+
+    def _apply(self, tx: WriteTx) -> list[str]:
+        by_doc: dict[str, list[_Intent]] = {}
+        for intent in tx.intents:
+            by_doc.setdefault(intent.doc_id, []).append(intent)
+        for doc_id, intents in by_doc.items():
+            self.docs.change(tx.conn, doc_id, lambda doc, i=intents: _write(doc, i), tx.at_ms)
+            doc = self.docs.get(tx.conn, doc_id)
+            entries = {(i.coll.name, i.key): i for i in intents}.values()
+            for intent in entries:
+                value = projection.read_entry(doc, intent.coll, intent.key)
+                projection.project(tx.conn, doc_id, intent.coll, intent.key, value)
+        return list(by_doc)
+
+
+def _write(doc: pycrdt.Doc, intents: list[_Intent]) -> None:
+    for intent in intents:
+        root = doc.get(intent.coll.name, type=pycrdt.Map)
+        if intent.whole is not None:
+            root[intent.key] = projection.encode(intent.whole)
+        elif intent.coll.mode == "flat":
+            text = projection.encode(intent.fields[""])
+            if root.get(intent.key) != text:
+                root[intent.key] = text
+        else:
+            _write_fields(root, intent.key, intent.fields)
+
+
+def _write_fields(root: pycrdt.Map, key: str, fields: dict[str, Any]) -> None:
+    encoded = {name: projection.encode(value) for name, value in fields.items()}
+    entity = root.get(key)
+    if entity is None:
+        # Only the writer that minted this key creates the nested Map (see DESIGN: Documents).
+        root[key] = pycrdt.Map(encoded)
+        return
+    for name, text in encoded.items():
+        if entity.get(name) != text:  # unchanged fields keep their last writer
+            entity[name] = text

@@ -1,0 +1,143 @@
+"""A real ``fynlo-edge serve`` process on a free loopback port, and a client that speaks to it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BIN = Path(sys.executable).parent / "fynlo-edge"
+
+# Logins of the demo café (also printed by `make run` and listed in the README).
+OWNER_PIN, MANAGER_PIN, CASHIER_PIN = "1111", "2222", "3333"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``fynlo-edge`` with arguments and capture its output."""
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, check=check,
+                          timeout=120)
+
+
+class EdgeServer:
+    """One appliance process; ``restart`` and ``kill`` keep the same data directory and port."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data_dir.parent / f"edge-{self.port}.log"
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN), "serve", "--data", str(self.data_dir), "--port", str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT, env=env,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"fynlo-edge exited early: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"fynlo-edge did not answer in {timeout_s} s")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, exactly like pulling the plug on the process."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class Tablet:
+    """A paired tablet: holds its device token and the logged-in employee's access token."""
+
+    def __init__(self, server: EdgeServer, device_token: str) -> None:
+        self.server = server
+        self.device_token = device_token
+        self.http = httpx.Client(base_url=server.url, timeout=30.0)
+        self.access_token: str | None = None
+
+    def login(self, pin: str) -> dict[str, Any]:
+        response = self.http.post("/api/v1/auth/pin", json={"pin": pin},
+                                  headers={"X-Device-Token": self.device_token})
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        self.access_token = body["access_token"]
+        return body
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"} if self.access_token else {}
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.http.get(path, headers=self.headers(), **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return self.http.post(path, json=json, headers=self.headers(), **kw)
+
+    def patch(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return self.http.patch(path, json=json, headers=self.headers(), **kw)
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return self.http.put(path, json=json, headers=self.headers(), **kw)
+
+    def delete(self, path: str, **kw: Any) -> httpx.Response:
+        return self.http.delete(path, headers=self.headers(), **kw)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def pair_tablet(server: EdgeServer, name: str = "till") -> Tablet:
+    """Pair a new tablet with a code from the `pairing-code` command, as a person would."""
+    code = cli("pairing-code", "--data", str(server.data_dir)).stdout.strip()
+    response = httpx.post(f"{server.url}/api/v1/devices/pair", json={"code": code, "name": name})
+    response.raise_for_status()
+    return Tablet(server, response.json()["device_token"])
+
+
+@contextmanager
+def running_edge(data_dir: Path, demo: bool = True) -> Iterator[EdgeServer]:
+    """Initialise a store in ``data_dir`` and run a server on it for the block."""
+    cli("init", "--data", str(data_dir), *(["--demo"] if demo else []))
+    server = EdgeServer(data_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
