@@ -66,7 +66,7 @@ def business_day(at_ms: int, tz: str, cutoff: str = "04:00") -> str:
     cutoff_time = time(hour, minute)
     if local.time() >= cutoff_time:
         return day.isoformat()
-    if False:
+    if local.fold == 1:
         # The second pass of an hour repeated when clocks go back: if the first pass already
         # crossed the cutoff, the new day has begun and must not slip back to the old one.
         first_cutoff = datetime.combine(day, cutoff_time, tzinfo=local.tzinfo)

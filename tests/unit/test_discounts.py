@@ -44,7 +44,9 @@ LATE_NIGHT = Discount(
 )
 
 BEER = OrderLine(id="line-beer", item_id="item-ipa", name="IPA", unit_price_minor=600, quantity=2)
-FRIES = OrderLine(id="line-fries", item_id="item-fries", name="Fries", unit_price_minor=350, quantity=1)
+FRIES = OrderLine(
+    id="line-fries", item_id="item-fries", name="Fries", unit_price_minor=350, quantity=1
+)
 SODA = OrderLine(id="line-soda", item_id="item-soda", name="Soda", unit_price_minor=250, quantity=1)
 CATEGORIES = {"item-ipa": "cat-beer", "item-fries": "cat-food", "item-soda": "cat-drinks"}
 
@@ -161,7 +163,8 @@ def test_archived_discount_never_applies() -> None:
 
 
 @pytest.mark.parametrize(
-    ("weekday", "hhmm"), [(7, "12:00"), (-1, "12:00"), (MON, "24:00"), (MON, "9:00"), (MON, "12:60")]
+    ("weekday", "hhmm"),
+    [(7, "12:00"), (-1, "12:00"), (MON, "24:00"), (MON, "9:00"), (MON, "12:60")],
 )
 def test_bad_local_time_is_refused(weekday: int, hhmm: str) -> None:
     with pytest.raises(InvalidInput):
@@ -201,9 +204,7 @@ def test_window_agrees_with_a_minute_by_minute_reading_of_the_week(
     week = 7 * 24 * 60
     moment = weekday * 24 * 60 + minute(now)
     length = (minute(end) - minute(start)) % (24 * 60) or 24 * 60
-    covered = any(
-        (moment - (day * 24 * 60 + minute(start))) % week < length for day in days
-    )
+    covered = any((moment - (day * 24 * 60 + minute(start))) % week < length for day in days)
     assert window_covers(TimeWindow(weekdays=days, start=start, end=end), weekday, now) is covered
 
 
@@ -245,7 +246,12 @@ def test_rule_matches_by_item_id() -> None:
 
 
 def test_rules_outside_their_window_apply_nothing() -> None:
-    assert automatic_discounts([HAPPY_HOUR, LATE_NIGHT], [BEER, FRIES], CATEGORIES, WED, "12:00", ids()) == []
+    assert (
+        automatic_discounts(
+            [HAPPY_HOUR, LATE_NIGHT], [BEER, FRIES], CATEGORIES, WED, "12:00", ids()
+        )
+        == []
+    )
 
 
 def test_voided_lines_get_no_automatic_discount() -> None:
