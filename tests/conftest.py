@@ -10,12 +10,21 @@ import pytest
 from tests.support.server import (
     CASHIER_PIN,
     MANAGER_PIN,
+    OPEN_TABLETS,
     OWNER_PIN,
     EdgeServer,
     Tablet,
     pair_tablet,
     running_edge,
 )
+
+
+@pytest.fixture(autouse=True)
+def _close_tablets() -> Iterator[None]:
+    """Every tablet a test opened is closed after it (unclosed sockets are errors here)."""
+    yield
+    while OPEN_TABLETS:
+        OPEN_TABLETS.pop().close()
 
 
 @pytest.fixture(scope="module")

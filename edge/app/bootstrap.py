@@ -14,7 +14,7 @@ from edge.app.security import load_or_create_key
 from edge.store.ids import uuid7
 from edge.store.store import Store, create
 from edge.store.writer import WriteTx
-from shared.schemas.documents import StoreSettings, people_doc, settings_doc
+from shared.schemas.documents import StoreSettings, people_doc
 
 
 def initialise(data_dir: Path, *, demo: bool) -> list[str]:

@@ -83,8 +83,9 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(edge)
     base = f"http://{config.host}:{config.port}"
     print(
-        json.dumps({"event": "serving", "url": base, "docs": f"{base}/schema",
-                    "store_id": edge.store_id}),
+        json.dumps(
+            {"event": "serving", "url": base, "docs": f"{base}/schema", "store_id": edge.store_id}
+        ),
         flush=True,
     )
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)

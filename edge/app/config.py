@@ -1,4 +1,4 @@
-"""The one settings object of an edge process: built from flags and FYNLO_* variables, then frozen."""
+"""The settings of an edge process: built from flags and FYNLO_* variables, then frozen."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ class Edge:
         return msgspec.convert(values, StoreSettings)
 
     def open_day(self, conn: apsw.Connection, at_ms: int, settings: StoreSettings) -> str:
-        """The business day a new sale at ``at_ms`` belongs to: sales after a Z go to the next day."""
+        """The business day a sale at ``at_ms`` belongs to: sales after a Z go to the next day."""
         day = business_day(at_ms, settings.timezone, settings.business_day_cutoff)
         while is_sealed(conn, self.day_doc(day)):
             day = next_day(day)

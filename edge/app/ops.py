@@ -52,8 +52,10 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
         "# TYPE fynlo_orders gauge",
         *(f'fynlo_orders{{state="{state}"}} {count}' for state, count in orders),
         "# TYPE fynlo_http_responses_total counter",
-        *(f'fynlo_http_responses_total{{status="{s}"}} {n}' for s, n in
-          sorted(HTTP_RESPONSES.items())),
+        *(
+            f'fynlo_http_responses_total{{status="{s}"}} {n}'
+            for s, n in sorted(HTTP_RESPONSES.items())
+        ),
     ]
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 

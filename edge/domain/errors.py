@@ -3,8 +3,8 @@
 DomainError
  ├── InvalidInput          a value breaks a business rule (bad quantity, unknown option, ...)
  ├── NotFound              a referenced entity does not exist
- ├── IllegalTransition     an order/drawer state change the transitions table does not allow
- ├── Conflict              the request fights the current state (drawer already open, overpayment, ...)
+ ├── IllegalTransition     a state change the transitions table does not allow
+ ├── Conflict              the request fights the current state (till already open, ...)
  ├── ApprovalRequired      the action needs a manager override (manager PIN given inline)
  └── PermissionDenied      the acting employee's role lacks the named permission
 

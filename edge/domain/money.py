@@ -142,10 +142,11 @@ def _parse_decimal(text: str, name: str, max_places: int) -> Decimal:
         raise InvalidInput(f"{name} must be finite", field=name, value=text)
     if value.is_zero():
         return Decimal(0)  # folds "-0" and "0E-7" into one plain zero
-    _sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)  # finite, checked above
+    as_tuple = value.as_tuple()
+    exponent = int(as_tuple.exponent)  # an int for every finite value
     # Trailing zeros ("0.2000") are not real places; count the significant ones only.
-    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    digits = "".join(map(str, as_tuple.digits))
+    trailing = len(digits) - len(digits.rstrip("0"))
     if exponent + trailing < -max_places:
         raise InvalidInput(
             f"{name} has more than {max_places} decimal places", field=name, value=text

@@ -86,28 +86,20 @@ def compute_totals(
     own_off = _line_discounts(counted, gross, discounts, rounding)
     left = [line_gross - off for line_gross, off in zip(gross, own_off, strict=True)]
     shared_off = _order_discounts(left, discounts, rounding)
-    amounts: list[LineAmounts] = []
+    off = [own + shared for own, shared in zip(own_off, shared_off, strict=True)]
+    priced = [
+        _line_amounts(line, line_gross, line_off, tax_mode, rounding)
+        for line, line_gross, line_off in zip(counted, gross, off, strict=True)
+    ]
     buckets: dict[str, int] = {}
-    for line, line_gross, own, shared in zip(counted, gross, own_off, shared_off, strict=True):
-        net_minor = line_gross - own - shared
-        line_tax_minor = 0
-        for rate_id, tax_minor in _line_taxes(line, net_minor, tax_mode, rounding):
+    for _, line_taxes in priced:
+        for rate_id, tax_minor in line_taxes:
             buckets[rate_id] = buckets.get(rate_id, 0) + tax_minor
-            line_tax_minor += tax_minor
-        amounts.append(
-            LineAmounts(
-                line_id=line.id,
-                gross_minor=line_gross,
-                discount_minor=own + shared,
-                net_minor=net_minor,
-                tax_minor=line_tax_minor,
-            )
-        )
-    service_minor = _service_minor(
-        sum(a.net_minor for a in amounts), service_charge_percent, rounding
-    )
-    totals = _order_totals(amounts, service_minor, tax_mode, paid_minor, tip_minor)
-    return Receipt(totals=totals, lines=amounts, taxes=buckets)
+    line_amounts = [line_amount for line_amount, _ in priced]
+    net_minor = sum(line_amount.net_minor for line_amount in line_amounts)
+    service_minor = _service_minor(net_minor, service_charge_percent, rounding)
+    totals = _order_totals(line_amounts, service_minor, tax_mode, paid_minor, tip_minor)
+    return Receipt(totals=totals, lines=line_amounts, taxes=buckets)
 
 
 def receipt_balances(receipt: Receipt, tax_mode: TaxMode) -> bool:
@@ -192,6 +184,22 @@ def _order_discounts(
         for position, share in enumerate(allocate(amount_minor, weights)):
             off[position] += share
     return off
+
+
+def _line_amounts(
+    line: OrderLine, gross_minor: int, discount_minor: int, tax_mode: TaxMode, rounding: Rounding
+) -> tuple[LineAmounts, list[tuple[str, int]]]:
+    """One line's amounts, with its tax split by rate for the order's buckets."""
+    net_minor = gross_minor - discount_minor
+    taxes = _line_taxes(line, net_minor, tax_mode, rounding)
+    amounts = LineAmounts(
+        line_id=line.id,
+        gross_minor=gross_minor,
+        discount_minor=discount_minor,
+        net_minor=net_minor,
+        tax_minor=sum(tax_minor for _, tax_minor in taxes),
+    )
+    return amounts, taxes
 
 
 def _line_taxes(

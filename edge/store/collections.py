@@ -40,12 +40,18 @@ CATALOG = (
         "items",
         ("name", "category_id", "price_minor", "sku", "barcode", "archived"),
     ),
-    Collection("modifier_groups", "fields", d.ModifierGroup, "modifier_groups", ("name", "archived")),
+    Collection(
+        "modifier_groups", "fields", d.ModifierGroup, "modifier_groups", ("name", "archived")
+    ),
     Collection("discounts", "fields", d.Discount, "discounts", ("name", "archived")),
 )
 PEOPLE = (
     Collection(
-        "employees", "fields", d.Employee, "employees", ("name", "role", "email", "pin_tag", "active")
+        "employees",
+        "fields",
+        d.Employee,
+        "employees",
+        ("name", "role", "email", "pin_tag", "active"),
     ),
     Collection("meta", "flat"),
 )
@@ -56,15 +62,30 @@ DAY = (
         "encoded",
         d.Order,
         "orders",
-        ("business_day", "number", "state", "device_id", "opened_by", "opened_at_ms", "updated_at_ms"),
+        (
+            "business_day",
+            "number",
+            "state",
+            "device_id",
+            "opened_by",
+            "opened_at_ms",
+            "updated_at_ms",
+        ),
     ),
     Collection(
         "payments",
         "encoded",
         d.Payment,
         "payments",
-        ("order_id", "tender", "amount_minor", "tip_minor", "change_minor", "drawer_session_id",
-         "taken_at_ms"),
+        (
+            "order_id",
+            "tender",
+            "amount_minor",
+            "tip_minor",
+            "change_minor",
+            "drawer_session_id",
+            "taken_at_ms",
+        ),
     ),
     Collection(
         "refunds",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
@@ -94,7 +95,5 @@ def checkpoint(conn: apsw.Connection) -> None:
     Once a checkpoint has copied the whole WAL, the writer's next transaction restarts the WAL
     from its beginning, so the file stays small without a blocking TRUNCATE checkpoint.
     """
-    try:
+    with contextlib.suppress(apsw.BusyError):
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-    except apsw.BusyError:
-        pass

@@ -134,9 +134,7 @@ def load_doc(conn: apsw.Connection, doc_id: str) -> pycrdt.Doc:
     return doc
 
 
-def append_update(
-    conn: apsw.Connection, doc_id: str, body: bytes, origin: str, at_ms: int
-) -> bool:
+def append_update(conn: apsw.Connection, doc_id: str, body: bytes, origin: str, at_ms: int) -> bool:
     """Append an update to the log unless its content is already there."""
     cursor = conn.execute(
         "INSERT OR IGNORE INTO crdt_update (doc_id, hash, body, origin, at_ms)"

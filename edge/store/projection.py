@@ -90,7 +90,9 @@ def _column(value: Any) -> Any:
     return int(value) if isinstance(value, bool) else value
 
 
-def _project_flat(conn: apsw.Connection, doc_id: str, coll: Collection, key: str, value: Any) -> None:
+def _project_flat(
+    conn: apsw.Connection, doc_id: str, coll: Collection, key: str, value: Any
+) -> None:
     if value is None:
         conn.execute(
             "DELETE FROM doc_values WHERE doc_id = ? AND collection = ? AND key = ?",
@@ -109,8 +111,16 @@ def _project_order_lines(conn: apsw.Connection, order: d.Order) -> None:
         "INSERT INTO order_lines (id, order_id, item_id, name, quantity, unit_price_minor, sent,"
         " voided) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (ln.id, order.id, ln.item_id, ln.name, ln.quantity, ln.unit_price_minor, int(ln.sent),
-             int(ln.voided))
+            (
+                ln.id,
+                order.id,
+                ln.item_id,
+                ln.name,
+                ln.quantity,
+                ln.unit_price_minor,
+                int(ln.sent),
+                int(ln.voided),
+            )
             for ln in order.lines
         ],
     )

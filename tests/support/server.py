@@ -29,8 +29,9 @@ def free_port() -> int:
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run ``fynlo-edge`` with arguments and capture its output."""
-    return subprocess.run([str(BIN), *args], capture_output=True, text=True, check=check,
-                          timeout=120)
+    return subprocess.run(
+        [str(BIN), *args], capture_output=True, text=True, check=check, timeout=120
+    )
 
 
 class EdgeServer:
@@ -48,7 +49,9 @@ class EdgeServer:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [str(BIN), "serve", "--data", str(self.data_dir), "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -84,6 +87,9 @@ class EdgeServer:
         self.start()
 
 
+OPEN_TABLETS: list[Tablet] = []
+
+
 class Tablet:
     """A paired tablet: holds its device token and the logged-in employee's access token."""
 
@@ -92,10 +98,12 @@ class Tablet:
         self.device_token = device_token
         self.http = httpx.Client(base_url=server.url, timeout=30.0)
         self.access_token: str | None = None
+        OPEN_TABLETS.append(self)  # closed after each test by the conftest fixture
 
     def login(self, pin: str) -> dict[str, Any]:
-        response = self.http.post("/api/v1/auth/pin", json={"pin": pin},
-                                  headers={"X-Device-Token": self.device_token})
+        response = self.http.post(
+            "/api/v1/auth/pin", json={"pin": pin}, headers={"X-Device-Token": self.device_token}
+        )
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         self.access_token = body["access_token"]

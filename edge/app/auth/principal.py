@@ -30,7 +30,7 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TokenAuth(AbstractAuthenticationMiddleware):
-    """Bearer access tokens on HTTP; ``?token=`` on WebSockets, where browsers cannot set headers."""
+    """Bearer tokens on HTTP; ``?token=`` on WebSockets, where browsers cannot set headers."""
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]

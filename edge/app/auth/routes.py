@@ -123,7 +123,15 @@ async def me(request: Request[Actor, Any, Any]) -> Actor:
 
 router = Router(
     path="/api/v1",
-    route_handlers=[pair, pairing_code, list_devices, revoke_device, login_pin, login_password,
-                    refresh, me],
+    route_handlers=[
+        pair,
+        pairing_code,
+        list_devices,
+        revoke_device,
+        login_pin,
+        login_password,
+        refresh,
+        me,
+    ],
     tags=["auth & devices"],
 )

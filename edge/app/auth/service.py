@@ -59,7 +59,8 @@ async def pair_device(edge: Edge, code: str, name: str) -> PairedDevice:
         ).fetchone()
         if row is None or row[1] is not None or row[0] < tx.at_ms:
             raise ApiError(
-                403, "pairing-code-invalid",
+                403,
+                "pairing-code-invalid",
                 "That pairing code is wrong, used or expired: ask a manager for a new one.",
             )
         device_id = uuid7()
@@ -80,15 +81,19 @@ async def pair_device(edge: Edge, code: str, name: str) -> PairedDevice:
 def device_for_token(conn: apsw.Connection, token: str | None) -> str:
     """The id of the paired, unrevoked device holding ``token``."""
     if not token:
-        raise ApiError(401, "device-not-paired",
-                       "This tablet is not paired: send its 'X-Device-Token' or pair it first.")
+        raise ApiError(
+            401,
+            "device-not-paired",
+            "This tablet is not paired: send its 'X-Device-Token' or pair it first.",
+        )
     row = conn.execute(
         "SELECT id FROM devices WHERE token_hash = ? AND revoked_at_ms IS NULL",
         (token_digest(token),),
     ).fetchone()
     if row is None:
-        raise ApiError(401, "device-not-paired",
-                       "This tablet's pairing is unknown or revoked: pair it again.")
+        raise ApiError(
+            401, "device-not-paired", "This tablet's pairing is unknown or revoked: pair it again."
+        )
     return str(row[0])
 
 
@@ -109,8 +114,9 @@ async def password_login(edge: Edge, email: str, password: str) -> TokenPair:
         (email.strip().lower(),),
     ).fetchone()
     employee = msgspec.json.decode(row[0], type=Employee) if row else None
-    ok = await asyncio.to_thread(verify_secret, employee.password_hash if employee else None,
-                                 password)
+    ok = await asyncio.to_thread(
+        verify_secret, employee.password_hash if employee else None, password
+    )
     if not ok or employee is None:
         await record_failure(edge, scope)
         raise ApiError(401, "login-failed", "Wrong email or password.")
@@ -122,7 +128,9 @@ async def refresh_tokens(edge: Edge, refresh_token: str) -> TokenPair:
     try:
         claims = decode_jwt(edge.jwt_key, refresh_token)
     except jwt.InvalidTokenError as exc:
-        raise ApiError(401, "unauthorized", "The refresh token is expired or invalid: log in again.") from exc
+        raise ApiError(
+            401, "unauthorized", "The refresh token is expired or invalid: log in again."
+        ) from exc
     if claims.get("typ") != "refresh":
         raise ApiError(401, "unauthorized", "That is not a refresh token.")
     employee = active_employee(edge.store.read, claims["sub"])
@@ -149,8 +157,9 @@ async def resolve_approver(edge: Edge, actor: Actor, manager_pin: str | None) ->
         return None
     scope = f"device:{actor.device_id}" if actor.device_id else f"employee:{actor.employee_id}"
     employee = await check_pin(edge, scope, manager_pin)
-    return Actor(employee_id=employee.id, role=employee.role, name=employee.name,
-                 device_id=actor.device_id)
+    return Actor(
+        employee_id=employee.id, role=employee.role, name=employee.name, device_id=actor.device_id
+    )
 
 
 def find_by_pin(edge: Edge, pin: str) -> Employee | None:
@@ -187,7 +196,8 @@ def ensure_not_locked(edge: Edge, scope: str) -> None:
     if len(rows) >= edge.config.pin_attempts:
         retry_s = max(1, (rows[-edge.config.pin_attempts][0] + window_ms - now) // 1000)
         raise ApiError(
-            429, "locked-out",
+            429,
+            "locked-out",
             f"Too many wrong attempts: try again in {retry_s} s or ask a manager.",
             {"Retry-After": str(retry_s)},
         )

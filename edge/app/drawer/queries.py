@@ -1,13 +1,23 @@
-"""Reads of drawer projections shared by the drawer and order areas."""
+"""Reads of drawer projections shared by the drawer, order and report areas."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 import apsw
 import msgspec
 
-from shared.schemas.documents import DrawerSession
+from shared.schemas.documents import DrawerEntry, DrawerSession
 
 MAIN_DRAWER = "main"
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def decode_rows(rows: Iterable[Any], type_: type[S]) -> list[S]:
+    """Decode the ``data`` column (first of each row) of projection rows into structs."""
+    return [msgspec.json.decode(row[0], type=type_) for row in rows]
 
 
 def open_session(conn: apsw.Connection, drawer_id: str = MAIN_DRAWER) -> DrawerSession | None:
@@ -18,3 +28,53 @@ def open_session(conn: apsw.Connection, drawer_id: str = MAIN_DRAWER) -> DrawerS
         (drawer_id,),
     ).fetchone()
     return msgspec.json.decode(row[0], type=DrawerSession) if row else None
+
+
+def session_with_doc(conn: apsw.Connection, session_id: str) -> tuple[DrawerSession, str] | None:
+    """A session and the id of the day document that holds it (the day it was opened)."""
+    row = conn.execute(
+        "SELECT data, doc_id FROM drawer_sessions WHERE id = ?", (session_id,)
+    ).fetchone()
+    return (msgspec.json.decode(row[0], type=DrawerSession), str(row[1])) if row else None
+
+
+def sessions_of_doc(conn: apsw.Connection, doc_id: str) -> list[DrawerSession]:
+    """The sessions opened in one day document, oldest first."""
+    rows = conn.execute(
+        "SELECT data FROM drawer_sessions WHERE doc_id = ? ORDER BY opened_at_ms, id", (doc_id,)
+    )
+    return decode_rows(rows, DrawerSession)
+
+
+def sessions_with_entries_in(conn: apsw.Connection, doc_id: str) -> list[DrawerSession]:
+    """Sessions opened in one day document or holding cash movements recorded in it."""
+    rows = conn.execute(
+        "SELECT data FROM drawer_sessions WHERE doc_id = ?1 OR id IN"
+        " (SELECT session_id FROM drawer_entries WHERE doc_id = ?1)"
+        " ORDER BY opened_at_ms, id",
+        (doc_id,),
+    )
+    return decode_rows(rows, DrawerSession)
+
+
+def session_entries(conn: apsw.Connection, session_ids: Iterable[str]) -> list[DrawerEntry]:
+    """Every entry of the given sessions, whichever day document holds it, in time order."""
+    ids = list(session_ids)
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = conn.execute(
+        f"SELECT data FROM drawer_entries WHERE session_id IN ({marks}) ORDER BY at_ms, id", ids
+    )
+    return decode_rows(rows, DrawerEntry)
+
+
+def entry_by_id(conn: apsw.Connection, entry_id: str) -> DrawerEntry | None:
+    """One drawer entry, wherever it is held."""
+    row = conn.execute("SELECT data FROM drawer_entries WHERE id = ?", (entry_id,)).fetchone()
+    return msgspec.json.decode(row[0], type=DrawerEntry) if row else None
+
+
+def day_of_doc(doc_id: str) -> str:
+    """The business day ("YYYY-MM-DD") of a day document id."""
+    return doc_id.rsplit("/", 1)[-1]

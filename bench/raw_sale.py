@@ -1,0 +1,115 @@
+"""The physical reference: a sale written with plain SQL on apsw, nothing else.
+
+Same file layout as the edge (the edge's own migrations: same tables and indexes), same pragmas
+(WAL, ``synchronous=NORMAL``, busy timeout, checkpoints in the background), one commit per sale:
+an ``orders`` row, three ``order_lines`` rows and a ``payments`` row, each with its JSON ``data``.
+No documents, no log, no audit, no rules: what is left is the cost of the rows and the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import apsw
+
+from edge.store.db import Checkpointer, connect, db_path
+from edge.store.ids import now_ms, uuid7
+from edge.store.projection import encode
+from edge.store.store import create
+from shared.schemas.documents import Order, OrderLine, OrderTotals, Payment
+
+DAY = "2000-01-01"  # one business day for every raw sale, as a café's day would be
+DEVICE = "bench-device"
+CLERK = "bench-clerk"
+# (item id, name, unit price, quantity): the three lines of every raw sale
+LINES = [("latte", "Latte", 340, 1), ("croissant", "Croissant", 280, 2), ("espresso", "Espresso", 220, 1)]
+
+
+def prepare(data_dir: Path) -> tuple[Path, Checkpointer]:
+    """Create an empty store file with the edge schema and start its background checkpoints."""
+    create(data_dir)
+    path = db_path(data_dir)
+    checkpointer = Checkpointer(path)
+    checkpointer.start()
+    return path, checkpointer
+
+
+def open_writer(path: Path) -> apsw.Connection:
+    """A connection configured exactly like the edge's writer."""
+    return connect(path, writer=True)
+
+
+def insert_order(conn: apsw.Connection, lines: list[tuple[str, str, int, int]]) -> Order:
+    """Insert an order and its lines (inside the caller's transaction); return the order."""
+    at_ms = now_ms()
+    row = conn.execute(
+        "SELECT COALESCE(MAX(number), 0) + 1 FROM orders WHERE business_day = ?", (DAY,)
+    ).fetchone()
+    number = int(row[0]) if row else 1
+    order_lines = [
+        OrderLine(id=uuid7(), item_id=item, name=name, unit_price_minor=price, quantity=qty)
+        for item, name, price, qty in lines
+    ]
+    total = sum(line.unit_price_minor * line.quantity for line in order_lines)
+    order = Order(
+        id=uuid7(), number=number, business_day=DAY, lines=order_lines, currency="GBP",
+        totals=OrderTotals(subtotal_minor=total, total_minor=total, balance_minor=total),
+        device_id=DEVICE, opened_by=CLERK, opened_at_ms=at_ms, updated_at_ms=at_ms,
+    )
+    conn.execute(
+        "INSERT INTO orders (id, doc_id, business_day, number, state, total_minor, paid_minor,"
+        " balance_minor, device_id, opened_by, opened_at_ms, updated_at_ms, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+        (order.id, DAY, DAY, number, order.state, total, total, DEVICE, CLERK, at_ms, at_ms,
+         encode(order)),
+    )
+    conn.executemany(
+        "INSERT INTO order_lines (id, order_id, item_id, name, quantity, unit_price_minor, sent,"
+        " voided) VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
+        [(ln.id, order.id, ln.item_id, ln.name, ln.quantity, ln.unit_price_minor)
+         for ln in order_lines],
+    )
+    return order
+
+
+def insert_payment(conn: apsw.Connection, order_id: str, amount_minor: int) -> Payment:
+    """Insert a cash payment of the exact amount (inside the caller's transaction)."""
+    at_ms = now_ms()
+    payment = Payment(
+        id=uuid7(), order_id=order_id, tender="cash", amount_minor=amount_minor,
+        tendered_minor=amount_minor, taken_by=CLERK, device_id=DEVICE, taken_at_ms=at_ms,
+    )
+    conn.execute(
+        "INSERT INTO payments (id, doc_id, order_id, tender, amount_minor, tip_minor,"
+        " change_minor, drawer_session_id, taken_at_ms, data) VALUES (?, ?, ?, ?, ?, 0, 0, NULL,"
+        " ?, ?)",
+        (payment.id, DAY, order_id, "cash", amount_minor, at_ms, encode(payment)),
+    )
+    return payment
+
+
+@contextmanager
+def immediate(conn: apsw.Connection) -> Iterator[apsw.Connection]:
+    """One write transaction, taken up front (no read-to-write upgrade to fail under load)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def sell(conn: apsw.Connection) -> None:
+    """One whole sale in one transaction: order, three lines, cash payment, commit."""
+    with immediate(conn):
+        order = insert_order(conn, LINES)
+        insert_payment(conn, order.id, order.totals.total_minor)
+
+
+def seller(path: Path) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A sale function on a fresh connection of this thread, and the cleanup that closes it."""
+    conn = open_writer(path)
+    return (lambda: sell(conn)), conn.close

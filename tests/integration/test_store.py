@@ -1,0 +1,284 @@
+"""The store on real SQLite files: migrations, the write path, documents, log and rebuild."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import apsw
+import pycrdt
+import pytest
+
+from edge.domain.errors import Conflict
+from edge.store.collections import collection
+from edge.store.db import connect
+from edge.store.documents import (
+    COMPACT_AFTER_UPDATES,
+    document_ids,
+    load_doc,
+    pinned_client_id,
+    update_hash,
+)
+from edge.store.errors import SchemaTooNew
+from edge.store.ids import uuid7
+from edge.store.migrations import MIGRATIONS, migrate, schema_version
+from edge.store.projection import read_entry
+from edge.store.rebuild import projection_dump, rebuild
+from edge.store.store import Store, create
+from edge.store.writer import WriteTx
+from shared.schemas import documents as d
+
+DAY = "store/s1/day/2026-11-26"
+CATALOG = "org/o1/catalog"
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    create(tmp_path)
+    with Store(tmp_path) as s:
+        yield s
+
+
+def _audit(tx: WriteTx, action: str = "test") -> None:
+    tx.audit(
+        DAY,
+        d.AuditEntry(
+            id=uuid7(),
+            at_ms=tx.at_ms,
+            actor_id="e1",
+            device_id="t1",
+            action=action,
+            entity_type="order",
+        ),
+    )
+
+
+def _order(at_ms: int, number: int | None = None) -> d.Order:
+    return d.Order(
+        id=uuid7(),
+        number=number or next(_numbers),
+        business_day="2026-11-26",
+        device_id="t1",
+        opened_by="e1",
+        opened_at_ms=at_ms,
+        updated_at_ms=at_ms,
+    )
+
+
+def new_order(tx: WriteTx) -> d.Order:
+    order = _order(tx.at_ms)
+    tx.put(DAY, "orders", order)
+    _audit(tx)
+    return order
+
+
+def _rows(store: Store, sql: str) -> list[tuple[object, ...]]:
+    return store.read.execute(sql).fetchall()
+
+
+def test_migrations_run_from_empty_and_are_idempotent(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "x.db", writer=True)
+    assert schema_version(conn) == 0
+    assert migrate(conn) == len(MIGRATIONS)
+    assert migrate(conn) == len(MIGRATIONS)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
+    assert {"crdt_update", "crdt_snapshot", "crdt_client", "orders", "audit"} <= tables
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "x.db", writer=True)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(SchemaTooNew):
+        migrate(conn)
+
+
+def test_writer_runs_in_wal_mode_without_auto_checkpoints(store: Store) -> None:
+    assert _rows(store, "PRAGMA journal_mode") == [("wal",)]
+
+
+def test_a_command_writes_document_log_projection_and_audit_together(store: Store) -> None:
+    order = store.writer.call(new_order)
+    assert _rows(store, f"SELECT number FROM orders WHERE id = '{order.id}'") == [(order.number,)]
+    assert _rows(store, "SELECT count(*) FROM audit") == [(1,)]
+    assert _rows(store, f"SELECT count(*) FROM crdt_update WHERE doc_id = '{DAY}'") == [(1,)]
+    assert read_entry(load_doc(store.read, DAY), collection("orders"), order.id) == order
+
+
+def test_a_refused_command_writes_nothing(store: Store) -> None:
+    def refuse(tx: WriteTx) -> None:
+        new_order(tx)
+        raise Conflict("no")
+
+    before = projection_dump(store.read)
+    with pytest.raises(Conflict):
+        store.writer.call(refuse)
+    assert projection_dump(store.read) == before
+    assert _rows(store, "SELECT count(*) FROM crdt_update") == [(0,)]
+
+
+def test_a_failure_while_applying_rolls_back_and_reloads_the_document(store: Store) -> None:
+    first = store.writer.call(new_order)
+
+    def clash(tx: WriteTx) -> None:
+        # Same business day and number as ``first``: the projection's unique index refuses it
+        # after the document has already taken the entry.
+        tx.put(DAY, "orders", _order(tx.at_ms, number=first.number))
+        _audit(tx)
+
+    with pytest.raises(apsw.ConstraintError):
+        store.writer.call(clash)
+    later = store.writer.call(new_order)
+    doc = store.writer.call(lambda tx: store.writer.docs.get(tx.conn, DAY))
+    keys = set(doc.get("orders", type=pycrdt.Map).keys())
+    assert keys == {first.id, later.id}  # the clashing entry is gone from memory too
+    assert _rows(store, "SELECT count(*) FROM orders") == [(2,)]
+
+
+def test_a_write_without_an_audit_entry_is_refused(store: Store) -> None:
+    def unaudited(tx: WriteTx) -> None:
+        tx.put(DAY, "orders", _order(tx.at_ms))
+
+    with pytest.raises(RuntimeError, match="audit"):
+        store.writer.call(unaudited)
+    assert _rows(store, "SELECT count(*) FROM orders") == [(0,)]
+
+
+def test_concurrent_commands_share_commits_and_all_land(store: Store) -> None:
+    results: list[d.Order] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        for _ in range(50):
+            order = store.writer.call(new_order)
+            with lock:
+                results.append(order)
+
+    threads = [threading.Thread(target=client) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({o.id for o in results}) == 500
+    assert _rows(store, "SELECT count(*) FROM orders") == [(500,)]
+    assert store.writer.batches < store.writer.commands  # some commits were shared
+
+
+def test_one_refusal_in_a_shared_commit_spares_the_others(store: Store) -> None:
+    def refuse(tx: WriteTx) -> None:
+        new_order(tx)
+        raise Conflict("no")
+
+    futures = [store.writer.submit(refuse if i % 2 else new_order) for i in range(20)]
+    outcomes = [f.exception() is None for f in futures]
+    assert outcomes == [i % 2 == 0 for i in range(20)]
+    assert _rows(store, "SELECT count(*) FROM orders") == [(10,)]
+
+
+def test_per_field_patch_keeps_the_other_fields(store: Store) -> None:
+    item = d.Item(id=uuid7(), name="Latte", category_id="c1", price_minor=340)
+
+    def create_item(tx: WriteTx) -> None:
+        tx.put(CATALOG, "items", item)
+        _audit(tx)
+
+    def rename(tx: WriteTx) -> None:
+        tx.patch(CATALOG, "items", item.id, {"name": "Caffè latte"})
+        _audit(tx)
+
+    store.writer.call(create_item)
+    store.writer.call(rename)
+    row = _rows(store, f"SELECT name, price_minor FROM items WHERE id = '{item.id}'")
+    assert row == [("Caffè latte", 340)]
+
+
+def test_concurrent_field_edits_from_two_replicas_both_survive(store: Store) -> None:
+    item = d.Item(id=uuid7(), name="Latte", category_id="c1", price_minor=340)
+
+    def create_item(tx: WriteTx) -> None:
+        tx.put(CATALOG, "items", item)
+        _audit(tx)
+
+    store.writer.call(create_item)
+    # A second replica (the relay, say) starts from our state and changes the price.
+    remote = load_doc(store.read, CATALOG)
+    remote.get("items", type=pycrdt.Map)[item.id]["price_minor"] = "360"
+    remote_update = remote.get_update(load_doc(store.read, CATALOG).get_state())
+
+    def rename(tx: WriteTx) -> None:
+        tx.patch(CATALOG, "items", item.id, {"name": "Caffè latte"})
+        _audit(tx)
+
+    def apply_remote(tx: WriteTx) -> bool:
+        applied = store.writer.docs.apply_remote(tx.conn, CATALOG, remote_update, tx.at_ms)
+        doc = store.writer.docs.get(tx.conn, CATALOG)
+        from edge.store.projection import project
+
+        project(
+            tx.conn,
+            CATALOG,
+            collection("items"),
+            item.id,
+            read_entry(doc, collection("items"), item.id),
+        )
+        return applied
+
+    store.writer.call(rename)
+    assert store.writer.call(apply_remote) is True
+    assert store.writer.call(apply_remote) is False  # the same update twice is logged once
+    row = _rows(store, f"SELECT name, price_minor FROM items WHERE id = '{item.id}'")
+    assert row == [("Caffè latte", 360)]
+
+
+def test_rebuild_reproduces_identical_projections(store: Store) -> None:
+    for _ in range(30):
+        store.writer.call(new_order)
+    before = projection_dump(store.read)
+    conn = connect(store.path, writer=True)
+    try:
+        rebuild(conn)
+        assert projection_dump(conn) == before
+    finally:
+        conn.close()
+
+
+def test_compaction_folds_the_log_into_a_snapshot_without_losing_entries(store: Store) -> None:
+    ids = [store.writer.call(new_order).id for _ in range(COMPACT_AFTER_UPDATES + 10)]
+    snapshots = _rows(store, f"SELECT count(*) FROM crdt_snapshot WHERE doc_id = '{DAY}'")
+    assert snapshots == [(1,)]
+    tail = _rows(store, f"SELECT count(*) FROM crdt_update WHERE doc_id = '{DAY}'")
+    assert tail[0][0] < COMPACT_AFTER_UPDATES
+    doc = load_doc(store.read, DAY)
+    assert set(doc.get("orders", type=pycrdt.Map).keys()) == set(ids)
+
+
+def test_documents_reload_with_their_pinned_client_id(tmp_path: Path) -> None:
+    create(tmp_path)
+    with Store(tmp_path) as first:
+        first.writer.call(new_order)
+        client_id = pinned_client_id(first.read, DAY)
+    assert 0 < client_id < 2**53
+    with Store(tmp_path) as second:
+        second.writer.call(new_order)
+        doc = second.writer.call(lambda tx: second.writer.docs.get(tx.conn, DAY))
+        assert doc.client_id == client_id
+    assert document_ids(connect(tmp_path / "edge.db", writer=False)) == [DAY]
+
+
+def test_update_hash_is_a_stable_content_hash() -> None:
+    assert update_hash(b"abc") == update_hash(b"abc")
+    assert update_hash(b"abc") != update_hash(b"abd")
+
+
+def test_store_refuses_to_start_twice(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        store.start()
+
+
+def test_ids_are_uuid7_and_time_ordered() -> None:
+    ids = [uuid7() for _ in range(1000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 1000
+    assert all(i[14] == "7" for i in ids)
