@@ -6,6 +6,7 @@ alone or from several threads, so the edge and its references are measured the s
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import threading
 import time
@@ -98,10 +99,8 @@ def drive_threads(
     pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
     for thread in pool:
         thread.start()
-    try:
+    with contextlib.suppress(threading.BrokenBarrierError):  # a worker failed: it is raised below
         ready.wait()
-    except threading.BrokenBarrierError:
-        pass
     start = time.perf_counter()
     go.set()
     for thread in pool:

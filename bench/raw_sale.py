@@ -24,7 +24,11 @@ DAY = "2000-01-01"  # one business day for every raw sale, as a café's day woul
 DEVICE = "bench-device"
 CLERK = "bench-clerk"
 # (item id, name, unit price, quantity): the three lines of every raw sale
-LINES = [("latte", "Latte", 340, 1), ("croissant", "Croissant", 280, 2), ("espresso", "Espresso", 220, 1)]
+LINES = [
+    ("latte", "Latte", 340, 1),
+    ("croissant", "Croissant", 280, 2),
+    ("espresso", "Espresso", 220, 1),
+]
 
 
 def prepare(data_dir: Path) -> tuple[Path, Checkpointer]:
@@ -54,22 +58,43 @@ def insert_order(conn: apsw.Connection, lines: list[tuple[str, str, int, int]]) 
     ]
     total = sum(line.unit_price_minor * line.quantity for line in order_lines)
     order = Order(
-        id=uuid7(), number=number, business_day=DAY, lines=order_lines, currency="GBP",
+        id=uuid7(),
+        number=number,
+        business_day=DAY,
+        lines=order_lines,
+        currency="GBP",
         totals=OrderTotals(subtotal_minor=total, total_minor=total, balance_minor=total),
-        device_id=DEVICE, opened_by=CLERK, opened_at_ms=at_ms, updated_at_ms=at_ms,
+        device_id=DEVICE,
+        opened_by=CLERK,
+        opened_at_ms=at_ms,
+        updated_at_ms=at_ms,
     )
     conn.execute(
         "INSERT INTO orders (id, doc_id, business_day, number, state, total_minor, paid_minor,"
         " balance_minor, device_id, opened_by, opened_at_ms, updated_at_ms, data)"
         " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
-        (order.id, DAY, DAY, number, order.state, total, total, DEVICE, CLERK, at_ms, at_ms,
-         encode(order)),
+        (
+            order.id,
+            DAY,
+            DAY,
+            number,
+            order.state,
+            total,
+            total,
+            DEVICE,
+            CLERK,
+            at_ms,
+            at_ms,
+            encode(order),
+        ),
     )
     conn.executemany(
         "INSERT INTO order_lines (id, order_id, item_id, name, quantity, unit_price_minor, sent,"
         " voided) VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
-        [(ln.id, order.id, ln.item_id, ln.name, ln.quantity, ln.unit_price_minor)
-         for ln in order_lines],
+        [
+            (ln.id, order.id, ln.item_id, ln.name, ln.quantity, ln.unit_price_minor)
+            for ln in order_lines
+        ],
     )
     return order
 
@@ -78,8 +103,14 @@ def insert_payment(conn: apsw.Connection, order_id: str, amount_minor: int) -> P
     """Insert a cash payment of the exact amount (inside the caller's transaction)."""
     at_ms = now_ms()
     payment = Payment(
-        id=uuid7(), order_id=order_id, tender="cash", amount_minor=amount_minor,
-        tendered_minor=amount_minor, taken_by=CLERK, device_id=DEVICE, taken_at_ms=at_ms,
+        id=uuid7(),
+        order_id=order_id,
+        tender="cash",
+        amount_minor=amount_minor,
+        tendered_minor=amount_minor,
+        taken_by=CLERK,
+        device_id=DEVICE,
+        taken_at_ms=at_ms,
     )
     conn.execute(
         "INSERT INTO payments (id, doc_id, order_id, tender, amount_minor, tip_minor,"

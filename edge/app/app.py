@@ -23,12 +23,23 @@ AREA_ROUTERS: list[object] = [auth_router]
 
 def _area_routers() -> list[object]:
     # Areas register themselves here; imported lazily so each stays an independent module.
+    from edge.app.auditlog.routes import router as audit_router
     from edge.app.catalog.routes import router as catalog_router
     from edge.app.drawer.routes import router as drawer_router
     from edge.app.employees.routes import router as employees_router
     from edge.app.orders.routes import router as orders_router
+    from edge.app.reports.routes import router as reports_router
+    from edge.app.settings.routes import router as settings_router
 
-    return [catalog_router, orders_router, drawer_router, employees_router]
+    return [
+        catalog_router,
+        orders_router,
+        drawer_router,
+        employees_router,
+        reports_router,
+        audit_router,
+        settings_router,
+    ]
 
 
 def create_app(edge: Edge) -> Litestar:

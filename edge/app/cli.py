@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from edge.app.bootstrap import initialise, open_edge
 from edge.app.config import EdgeConfig
+from edge.app.logs import configure as configure_logs
 from edge.store.db import connect, db_path
 from edge.store.errors import StoreError
 from edge.store.ids import now_ms
@@ -78,7 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
     from edge.app.app import create_app
 
     config = EdgeConfig.load(args.data, host=args.host, port=args.port)
-    logging.basicConfig(level=config.log_level, format="%(message)s")
+    configure_logs(config.log_level)
     edge = open_edge(config)
     app = create_app(edge)
     base = f"http://{config.host}:{config.port}"

@@ -1,1 +1,1 @@
-"""msgspec structs for everything that crosses edge <-> cloud: document layouts and sync messages."""
+"""msgspec structs for what crosses edge <-> cloud: document layouts and sync messages."""

@@ -274,7 +274,7 @@ DrawerEntryKind = Literal["sale", "refund", "paid_in", "paid_out", "no_sale"]
 
 
 class DrawerEntry(Entity, kw_only=True):
-    """Append-only cash movement in a drawer session; amounts are positive, the kind gives the sign."""
+    """Append-only cash movement of a till session: positive amounts, the kind gives the sign."""
 
     session_id: str
     kind: DrawerEntryKind

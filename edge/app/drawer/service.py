@@ -7,6 +7,7 @@ entries live in the day document of the day they happen and point at their sessi
 from __future__ import annotations
 
 from collections.abc import Callable
+
 import msgspec
 
 from edge.app.audit import audit
@@ -28,6 +29,7 @@ from edge.domain.permissions import (
 from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
 from shared.schemas.documents import DrawerEntry, DrawerEntryKind, DrawerSession
+
 
 def _view(
     session: DrawerSession,
@@ -77,8 +79,16 @@ def open_drawer(
         )
         day = edge.open_day(tx.conn, tx.at_ms, settings)
         tx.put(edge.day_doc(day), "drawer_sessions", session)
-        audit(tx, edge, actor, "drawer.open", "drawer_session", session.id, day=day,
-              detail={"float_minor": session.float_minor, "drawer_id": session.drawer_id})
+        audit(
+            tx,
+            edge,
+            actor,
+            "drawer.open",
+            "drawer_session",
+            session.id,
+            day=day,
+            detail={"float_minor": session.float_minor, "drawer_id": session.drawer_id},
+        )
         tx.publish("drawer.opened", msgspec.to_builtins(session))
         return _view(session, edge.day_doc(day), actor, []), True
 
@@ -98,15 +108,16 @@ def move_cash(
     permission = DRAWER_NO_SALE if kind == "no_sale" else DRAWER_PAID_IN_OUT
     approval = authorize(actor.role, permission, approver.role if approver else None)
     approved_by = approver.employee_id if approver and approval == "override" else None
-    reason = reason.strip() if reason else None
+    reason = (reason or "").strip() or None
     new_id = entry_id or uuid7()
 
     def command(tx: WriteTx) -> tuple[DrawerEntry, bool]:
         existing = queries.entry_by_id(tx.conn, new_id)
         if existing is not None:
             if (existing.kind, existing.amount_minor) != (kind, amount_minor):
-                raise Conflict(f"drawer entry {new_id} already exists as another movement",
-                               entry_id=new_id)
+                raise Conflict(
+                    f"drawer entry {new_id} already exists as another movement", entry_id=new_id
+                )
             return existing, False
         session = queries.open_session(tx.conn)
         if session is None:
@@ -114,14 +125,28 @@ def move_cash(
         available = drawer.expected_cash(session, queries.session_entries(tx.conn, [session.id]))
         drawer.check_entry(kind, amount_minor, reason, available_minor=available)
         entry = DrawerEntry(
-            id=new_id, session_id=session.id, kind=kind, amount_minor=amount_minor,
-            reason=reason, by=actor.employee_id, approved_by=approved_by, at_ms=tx.at_ms,
+            id=new_id,
+            session_id=session.id,
+            kind=kind,
+            amount_minor=amount_minor,
+            reason=reason,
+            by=actor.employee_id,
+            approved_by=approved_by,
+            at_ms=tx.at_ms,
         )
         day = edge.open_day(tx.conn, tx.at_ms, edge.settings(tx.conn))
         tx.put(edge.day_doc(day), "drawer_entries", entry)
-        audit(tx, edge, actor, f"drawer.{kind}", "drawer_entry", entry.id, day=day,
-              approved_by=approved_by,
-              detail={"session_id": session.id, "amount_minor": amount_minor, "reason": reason})
+        audit(
+            tx,
+            edge,
+            actor,
+            f"drawer.{kind}",
+            "drawer_entry",
+            entry.id,
+            day=day,
+            approved_by=approved_by,
+            detail={"session_id": session.id, "amount_minor": amount_minor, "reason": reason},
+        )
         tx.publish(f"drawer.{kind}", msgspec.to_builtins(entry))
         return entry, True
 
@@ -140,15 +165,28 @@ def close_drawer(
         session, doc_id = found
         entries = queries.session_entries(tx.conn, [session.id])
         closed = drawer.close_session(
-            session, entries, counts, edge.settings(tx.conn).denominations_minor,
-            actor.employee_id, tx.at_ms,
+            session,
+            entries,
+            counts,
+            edge.settings(tx.conn).denominations_minor,
+            actor.employee_id,
+            tx.at_ms,
         )
         # The session stays in the document of the day it was opened.
         tx.put(doc_id, "drawer_sessions", closed)
-        audit(tx, edge, actor, "drawer.close", "drawer_session", closed.id,
-              detail={"expected_minor": closed.expected_minor,
-                      "counted_minor": closed.counted_minor,
-                      "over_short_minor": closed.over_short_minor})
+        audit(
+            tx,
+            edge,
+            actor,
+            "drawer.close",
+            "drawer_session",
+            closed.id,
+            detail={
+                "expected_minor": closed.expected_minor,
+                "counted_minor": closed.counted_minor,
+                "over_short_minor": closed.over_short_minor,
+            },
+        )
         tx.publish("drawer.closed", msgspec.to_builtins(closed))
         return _view(closed, doc_id, actor, entries)
 

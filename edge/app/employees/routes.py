@@ -1,7 +1,57 @@
-"""Routes of the employees area (placeholder until the area lands)."""
+"""Routes of the employees area: staff, their roles, PINs and back-office passwords."""
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Annotated, Any
 
-router = Router(path="/api/v1", route_handlers=[], tags=["employees"])
+from litestar import Request, Router, get, patch, post
+from litestar.params import Parameter
+
+from edge.app.auth.principal import Actor, requires
+from edge.app.context import Edge
+from edge.app.employees import service
+from edge.app.employees.schemas import EmployeeIn, EmployeePatch, EmployeeView
+from edge.domain.permissions import EMPLOYEE_READ, EMPLOYEE_WRITE
+
+
+def _edge(request: Request[Any, Any, Any]) -> Edge:
+    return request.app.state.edge  # type: ignore[no-any-return]
+
+
+@get("/employees", guards=[requires(EMPLOYEE_READ)])
+async def list_employees(
+    request: Request[Actor, Any, Any],
+    active: Annotated[bool | None, Parameter(description="only (in)active employees")] = None,
+) -> list[EmployeeView]:
+    """Employees by name (no PIN or password hashes)."""
+    return service.list_employees(_edge(request).store.read, active)
+
+
+@get("/employees/{employee_id:str}", guards=[requires(EMPLOYEE_READ)])
+async def get_employee(request: Request[Actor, Any, Any], employee_id: str) -> EmployeeView:
+    """One employee."""
+    return EmployeeView.of(service.get_employee(_edge(request).store.read, employee_id))
+
+
+@post("/employees", guards=[requires(EMPLOYEE_WRITE)], status_code=201)
+async def create_employee(request: Request[Actor, Any, Any], data: EmployeeIn) -> EmployeeView:
+    """Hire an employee; the PIN must not belong to an active colleague (409)."""
+    edge = _edge(request)
+    return await edge.store.writer.run(await service.create_employee(edge, request.user, data))
+
+
+@patch("/employees/{employee_id:str}", guards=[requires(EMPLOYEE_WRITE)])
+async def patch_employee(
+    request: Request[Actor, Any, Any], employee_id: str, data: EmployeePatch
+) -> EmployeeView:
+    """Change the given fields; ``active: false`` deactivates (no more logins)."""
+    edge = _edge(request)
+    command = await service.patch_employee(edge, request.user, employee_id, data)
+    return await edge.store.writer.run(command)
+
+
+router = Router(
+    path="/api/v1",
+    route_handlers=[list_employees, get_employee, create_employee, patch_employee],
+    tags=["employees"],
+)

@@ -1,7 +1,214 @@
-"""Routes of the orders area (placeholder until the area lands)."""
+"""Routes of the orders area: ring up, send, discount, pay, refund, void, reopen, close.
+
+Each handler parses, resolves an inline manager override, runs one service command through the
+writer and returns its result. Creates that carry a client id answer 201 the first time and 200
+with the stored entity when retried.
+"""
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Annotated, Any, TypeVar
 
-router = Router(path="/api/v1", route_handlers=[], tags=["orders"])
+import msgspec
+from litestar import Request, Response, Router, delete, get, patch, post
+from litestar.params import Parameter
+
+from edge.app.auth.principal import Actor, requires
+from edge.app.auth.service import resolve_approver
+from edge.app.context import Edge
+from edge.app.orders import discounts, payments, queries, refunds, service
+from edge.app.orders.schemas import (
+    Approval,
+    DiscountApply,
+    LinesAdd,
+    LineVoid,
+    OrderCreate,
+    OrderDetail,
+    OrderPatch,
+    OrderVoid,
+    PaymentCreate,
+    PaymentResult,
+    RefundCreate,
+    RefundResult,
+)
+from edge.app.problems import ApiError
+from edge.domain.business_day import parse_day
+from edge.domain.permissions import (
+    ORDER_CREATE,
+    ORDER_DISCOUNT,
+    ORDER_EDIT,
+    ORDER_READ,
+    ORDER_SEND,
+    ORDER_VOID,
+    PAYMENT_TAKE,
+)
+from shared.schemas.documents import Order, OrderState
+
+B = TypeVar("B", bound=msgspec.Struct)
+R = TypeVar("R")
+Req = Request[Actor, Any, Any]
+
+
+def _edge(request: Req) -> Edge:
+    return request.app.state.edge  # type: ignore[no-any-return]
+
+
+async def _strict(request: Req, type_: type[B]) -> B:
+    """Decode the body again without coercion: Litestar turns "2" and 2.0 into 2, we refuse them."""
+    try:
+        return msgspec.json.decode(await request.body(), type=type_)
+    except msgspec.DecodeError as exc:  # ValidationError is a subclass
+        raise ApiError(400, "bad-request", f"Validation failed: {exc}") from exc
+
+
+async def _approver(request: Req, manager_pin: str | None) -> Actor | None:
+    return await resolve_approver(_edge(request), request.user, manager_pin)
+
+
+def _answer(value: R, replayed: bool) -> Response[R]:
+    return Response(value, status_code=200 if replayed else 201)
+
+
+@post("/orders", guards=[requires(ORDER_CREATE)])
+async def create_order(request: Req, data: OrderCreate) -> Response[Order]:
+    """Open an order (with its first lines); a retried id returns the stored order with 200."""
+    data = await _strict(request, OrderCreate)
+    command = service.create_order(_edge(request), request.user, data)
+    order = await _edge(request).store.writer.run(command)
+    return _answer(order, command.replayed)
+
+
+@get("/orders", guards=[requires(ORDER_READ)])
+async def list_orders(
+    request: Req,
+    # "state" is a name Litestar reserves for the app state: read the query parameter by alias.
+    order_state: Annotated[OrderState | None, Parameter(query="state")] = None,
+    day: Annotated[str | None, Parameter(description="business day, YYYY-MM-DD")] = None,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+) -> list[Order]:
+    """Orders, newest first, filtered by state and business day."""
+    if day is not None:
+        parse_day(day)
+    return queries.list_orders(_edge(request).store.read, order_state, day, limit)
+
+
+@get("/orders/{order_id:str}", guards=[requires(ORDER_READ)])
+async def get_order(request: Req, order_id: str) -> OrderDetail:
+    """One order with its payments and refunds."""
+    return service.order_detail(_edge(request).store.read, order_id)
+
+
+@post("/orders/{order_id:str}/lines", guards=[requires(ORDER_EDIT)], status_code=200)
+async def add_lines(request: Req, order_id: str, data: LinesAdd) -> Order:
+    """Add lines to an open or sent order."""
+    data = await _strict(request, LinesAdd)
+    edge = _edge(request)
+    return await edge.store.writer.run(service.add_lines(edge, request.user, order_id, data))
+
+
+@post(
+    "/orders/{order_id:str}/lines/{line_id:str}/void", guards=[requires(ORDER_EDIT)],
+    status_code=200,
+)
+async def void_line(request: Req, order_id: str, line_id: str, data: LineVoid) -> Order:
+    """Void a line; a line the kitchen has needs order.void or a manager's PIN."""
+    data = await _strict(request, LineVoid)
+    edge = _edge(request)
+    approver = await _approver(request, data.manager_pin)
+    command = service.void_line(edge, request.user, order_id, line_id, data, approver)
+    return await edge.store.writer.run(command)
+
+
+@post("/orders/{order_id:str}/discounts", guards=[requires(ORDER_DISCOUNT)], status_code=200)
+async def apply_discount(request: Req, order_id: str, data: DiscountApply) -> Order:
+    """Apply a discount; above the store's thresholds it needs a manager (or their PIN)."""
+    data = await _strict(request, DiscountApply)
+    edge = _edge(request)
+    approver = await _approver(request, data.manager_pin)
+    command = discounts.apply_discount(edge, request.user, order_id, data, approver)
+    return await edge.store.writer.run(command)
+
+
+@delete(
+    "/orders/{order_id:str}/discounts/{applied_id:str}", guards=[requires(ORDER_DISCOUNT)],
+    status_code=200,
+)
+async def remove_discount(request: Req, order_id: str, applied_id: str) -> Order:
+    """Remove a discount from an open or sent order."""
+    edge = _edge(request)
+    command = discounts.remove_discount(edge, request.user, order_id, applied_id)
+    return await edge.store.writer.run(command)
+
+
+@patch("/orders/{order_id:str}", guards=[requires(ORDER_EDIT)])
+async def update_order(request: Req, order_id: str, data: OrderPatch) -> Order:
+    """Change the service charge, table or note of an open or sent order."""
+    data = await _strict(request, OrderPatch)
+    edge = _edge(request)
+    return await edge.store.writer.run(service.update_order(edge, request.user, order_id, data))
+
+
+@post("/orders/{order_id:str}/send", guards=[requires(ORDER_SEND)], status_code=200)
+async def send_order(request: Req, order_id: str) -> Order:
+    """Send the new lines to the kitchen."""
+    edge = _edge(request)
+    return await edge.store.writer.run(service.send_order(edge, request.user, order_id))
+
+
+@post("/orders/{order_id:str}/payments", guards=[requires(PAYMENT_TAKE)])
+async def take_payment(request: Req, order_id: str, data: PaymentCreate) -> Response[PaymentResult]:
+    """Take cash (with change), card or external; a retried id returns the stored payment."""
+    data = await _strict(request, PaymentCreate)
+    edge = _edge(request)
+    command = payments.take_payment(edge, request.user, order_id, data)
+    result = await edge.store.writer.run(command)
+    return _answer(result, command.replayed)
+
+
+@post("/orders/{order_id:str}/refunds", guards=[requires(PAYMENT_TAKE)])
+async def refund(request: Req, order_id: str, data: RefundCreate) -> Response[RefundResult]:
+    """Give money back on a paid or closed order (payment.refund, or a manager's PIN)."""
+    data = await _strict(request, RefundCreate)
+    edge = _edge(request)
+    approver = await _approver(request, data.manager_pin)
+    command = refunds.refund_payment(edge, request.user, order_id, data, approver)
+    result = await edge.store.writer.run(command)
+    return _answer(result, command.replayed)
+
+
+@post("/orders/{order_id:str}/void", guards=[requires(ORDER_VOID)], status_code=200)
+async def void_order(request: Req, order_id: str, data: OrderVoid) -> Order:
+    """Void an order; once money was taken it needs a manager, and paid orders a refund first."""
+    data = await _strict(request, OrderVoid)
+    edge = _edge(request)
+    approver = await _approver(request, data.manager_pin)
+    command = refunds.void_order(edge, request.user, order_id, data, approver)
+    return await edge.store.writer.run(command)
+
+
+@post("/orders/{order_id:str}/reopen", guards=[requires(ORDER_EDIT)], status_code=200)
+async def reopen_order(request: Req, order_id: str, data: Approval | None = None) -> Order:
+    """Reopen a paid or closed order (order.reopen, or a manager's PIN)."""
+    pin = (await _strict(request, Approval)).manager_pin if data is not None else None
+    edge = _edge(request)
+    approver = await _approver(request, pin)
+    command = service.reopen_order(edge, request.user, order_id, approver)
+    return await edge.store.writer.run(command)
+
+
+@post("/orders/{order_id:str}/close", guards=[requires(ORDER_EDIT)], status_code=200)
+async def close_order(request: Req, order_id: str) -> Order:
+    """Close a paid order."""
+    edge = _edge(request)
+    return await edge.store.writer.run(service.close_order(edge, request.user, order_id))
+
+
+router = Router(
+    path="/api/v1",
+    route_handlers=[
+        create_order, list_orders, get_order, add_lines, void_line, apply_discount,
+        remove_discount, update_order, send_order, take_payment, refund, void_order,
+        reopen_order, close_order,
+    ],
+    tags=["orders"],
+)

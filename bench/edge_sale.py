@@ -1,0 +1,233 @@
+"""The edge's sale, measured in process (service layer and single writer) and over HTTP.
+
+A sale is the demo café's order of three lines (a Latte Regular with oat milk, two Croissants, an
+Espresso) paid exactly in cash into the open till. The service layer offers two commands, so a
+sale is two writer calls:
+
+* ``create_order`` (prices the lines from the catalog, numbers the order, audits), then
+* ``take_payment`` (cash into the open till session: payment, drawer entry, order re-recorded
+  as paid, audit).
+
+They cannot run as ONE command: a command's writes reach the projections only after it returns,
+and ``take_payment`` reads the order from the projections. The sale is therefore measured as the
+tablet does it, each call awaiting its commit ("sequential", two commits per lone sale), and
+with both calls queued at once ("pipelined": the payment carries the order's id, minted up front,
+and the exact total, and the writer usually takes both into one commit).
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from bench import Sell, Summary, combine, drive_threads, raw_sale, summarise
+from bench.bare_app import running_bare
+from bench.load import generate
+from edge.app.auth.principal import Actor
+from edge.app.bootstrap import initialise, open_edge
+from edge.app.catalog.queries import ITEMS, MODIFIER_GROUPS, list_all
+from edge.app.catalog.schemas import Catalog
+from edge.app.config import EdgeConfig
+from edge.app.context import Edge
+from edge.app.drawer.service import open_drawer
+from edge.app.orders.payments import take_payment
+from edge.app.orders.schemas import OrderCreate, PaymentCreate
+from edge.app.orders.service import create_order
+from edge.store.ids import uuid7
+from shared.schemas.documents import Item, ModifierGroup, Order
+from tests.support.server import CASHIER_PIN, EdgeServer, pair_tablet, running_edge
+
+FLOAT_COUNTS = {"1000": 5, "500": 4}  # £70 in the till to start
+TABLET = "bench-tablet"
+WRITERS = 10
+WRITERS_NAME = "ten_writers"
+MODES = ("sequential", "pipelined")
+
+
+def sale_lines(items: list[Item], groups: list[ModifierGroup]) -> list[dict[str, Any]]:
+    """The three lines of every sale, as a request body spells them (ids from the demo catalog)."""
+    by_name = {item.name: item for item in items}
+    options = {(g.name, o.name): o.id for g in groups for o in g.options}
+    return [
+        {
+            "item_id": by_name["Latte"].id,
+            "quantity": 1,
+            "option_ids": [options["Size", "Regular"], options["Milk", "Oat"]],
+        },
+        {"item_id": by_name["Croissant"].id, "quantity": 2},
+        {"item_id": by_name["Espresso"].id, "quantity": 1},
+    ]
+
+
+class EdgeSale:
+    """A demo store opened in process, with its owner logged in and the till open."""
+
+    def __init__(self, data_dir: Path) -> None:
+        initialise(data_dir, demo=True)
+        self.edge: Edge = open_edge(EdgeConfig.load(data_dir))
+        conn = self.edge.store.read
+        row = conn.execute(
+            "SELECT id, name FROM employees WHERE role = 'owner' AND active = 1 LIMIT 1"
+        ).fetchone()
+        self.actor = Actor(employee_id=row[0], role="owner", name=row[1], device_id=TABLET)
+        self.lines = sale_lines(list_all(conn, ITEMS), list_all(conn, MODIFIER_GROUPS))
+        self.edge.store.writer.call(open_drawer(self.edge, self.actor, FLOAT_COUNTS))
+        self.total_minor = self.sell_sequential().totals.total_minor
+
+    def close(self) -> None:
+        self.edge.store.stop()
+
+    def _order(self, order_id: str | None = None) -> Callable[..., Order]:
+        data = msgspec.convert({"lines": self.lines, "id": order_id}, OrderCreate)
+        return create_order(self.edge, self.actor, data)
+
+    def _payment(self, order_id: str, total_minor: int) -> Callable[..., object]:
+        data = PaymentCreate(tender="cash", tendered_minor=total_minor)
+        return take_payment(self.edge, self.actor, order_id, data)
+
+    def sell_sequential(self) -> Order:
+        """Create, await the commit, pay, await the commit: what a tablet does."""
+        writer = self.edge.store.writer
+        order = writer.call(self._order())
+        writer.call(self._payment(order.id, order.totals.total_minor))
+        return order
+
+    def sell_pipelined(self) -> None:
+        """Queue the create and the payment together, then await both."""
+        writer = self.edge.store.writer
+        order_id = uuid7()
+        created = writer.submit(self._order(order_id))
+        paid = writer.submit(self._payment(order_id, self.total_minor))
+        created.result()
+        paid.result()
+
+    def commits(self) -> int:
+        """Transactions the writer has committed so far."""
+        return self.edge.store.writer.batches
+
+
+def measure(sale: EdgeSale, mode: str, threads: int, count: int, seconds: float) -> Summary:
+    """One run of ``count`` sales (sequential or pipelined) from ``threads`` threads."""
+    sell: Sell = sale.sell_sequential if mode == "sequential" else sale.sell_pipelined
+    before = sale.commits()
+    latencies, elapsed = drive_threads(lambda: (sell, _nothing), threads, count, seconds)
+    figures = summarise(latencies, elapsed)
+    figures["commits_per_sale"] = round((sale.commits() - before) / max(1, len(latencies)), 3)
+    return figures
+
+
+def _nothing() -> None:
+    """The edge's sale functions need no per-thread cleanup."""
+
+
+def run_raw(data_dir: Path, threads: int, count: int, seconds: float, warmup: int) -> Summary:
+    """One run of the raw reference on a fresh file, each thread with its own connection."""
+    path, checkpointer = raw_sale.prepare(data_dir)
+    try:
+        sell, close = raw_sale.seller(path)
+        try:
+            for _ in range(warmup):
+                sell()
+        finally:
+            close()
+        figures = summarise(*drive_threads(lambda: raw_sale.seller(path), threads, count, seconds))
+    finally:
+        checkpointer.stop()
+    figures["commits_per_sale"] = 1.0
+    return figures
+
+
+def run_edge(
+    data_dir: Path, mode: str, threads: int, count: int, seconds: float, warmup: int
+) -> Summary:
+    """One run of the edge on a fresh demo store, after ``warmup`` unmeasured sales."""
+    sale = EdgeSale(data_dir)
+    try:
+        for _ in range(warmup):
+            sale.sell_sequential()
+        return measure(sale, mode, threads, count, seconds)
+    finally:
+        sale.close()
+
+
+def in_process(count: int, rounds: int, seconds: float, warmup: int) -> dict[str, Summary]:
+    """Raw and edge, lone and under 10 writers, interleaved round by round; medians of rounds.
+
+    Keys are ``{lone|ten_writers}/{raw|sequential|pipelined}``. Every run starts on a fresh store
+    (its sales fill one business day), so no run pays for the days of the runs before it.
+    """
+    runs: dict[str, list[Summary]] = {}
+    with tempfile.TemporaryDirectory(prefix="fynlo-bench-") as tmp:
+        stores = (Path(tmp) / f"store-{n}" for n in itertools.count())
+        for _ in range(rounds):
+            for name, threads in (("lone", 1), (WRITERS_NAME, WRITERS)):
+                figures = run_raw(next(stores), threads, count, seconds, warmup)
+                runs.setdefault(f"{name}/raw", []).append(figures)
+                for mode in MODES:
+                    figures = run_edge(next(stores), mode, threads, count, seconds, warmup)
+                    runs.setdefault(f"{name}/{mode}", []).append(figures)
+    return {key: combine(values) for key, values in runs.items()}
+
+
+def over_http(
+    sales: int, rounds: int, seconds: float, warmup: int, client: str = "http1"
+) -> dict[str, Summary]:
+    """The bare app and a real ``fynlo-edge serve`` under the same load, interleaved by round.
+
+    Each round starts both servers on fresh stores. Keys are ``bare`` and ``edge``: medians of
+    rounds, plus the count of failed sales.
+    """
+    runs: dict[str, list[Summary]] = {"bare": [], "edge": []}
+    errors = {"bare": 0, "edge": 0}
+    with tempfile.TemporaryDirectory(prefix="fynlo-bench-http-") as tmp:
+        for n in range(rounds):
+            root = Path(tmp) / f"round-{n}"
+            with running_bare(root / "bare") as bare_url, running_edge(root / "edge") as server:
+                edge_spec = _edge_spec(server, sales, seconds, warmup) | {"client": client}
+                bare_spec = edge_spec | {
+                    "url": bare_url,
+                    "headers": {},
+                    "order_path": "/orders",
+                    "payment_path": "/orders/{id}/payments",
+                }
+                for name, spec in (("bare", bare_spec), ("edge", edge_spec)):
+                    result = generate(spec)
+                    if not result["sales"]:
+                        raise RuntimeError(f"{name}: no sale went through: {result['first_error']}")
+                    errors[name] += int(result["errors"])
+                    runs[name].append({k: v for k, v in result.items() if k in _FIGURES})
+    return {name: {**combine(values), "errors": errors[name]} for name, values in runs.items()}
+
+
+_FIGURES = ("sales", "seconds", "sales_per_s", "p50_ms", "p99_ms")
+
+
+def _edge_spec(server: EdgeServer, sales: int, seconds: float, warmup: int) -> dict[str, Any]:
+    """Pair a till, log the cashier in, open the drawer, read the menu: the load's spec."""
+    tablet = pair_tablet(server, "bench till")
+    try:
+        tablet.login(CASHIER_PIN)
+        tablet.post("/api/v1/drawer/sessions", json={"counts": FLOAT_COUNTS}).raise_for_status()
+        response = tablet.get("/api/v1/catalog")
+        response.raise_for_status()
+        catalog = msgspec.convert(response.json(), Catalog)
+        headers = tablet.headers()
+    finally:
+        tablet.close()
+    return {
+        "url": server.url,
+        "headers": headers,
+        "clients": WRITERS,
+        "sales": sales,
+        "seconds": seconds,
+        "warmup": warmup,
+        "order_path": "/api/v1/orders",
+        "order_body": {"id": "$uuid", "lines": sale_lines(catalog.items, catalog.modifier_groups)},
+        "payment_path": "/api/v1/orders/{id}/payments",
+        "payment_body": {"id": "$uuid", "tender": "cash", "tendered_minor": "$total"},
+    }

@@ -1,0 +1,39 @@
+"""Route: read the audit trail (who did what, when, on which device, approved by whom)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Router, get
+from litestar.params import Parameter
+
+from edge.app.auth.principal import Actor, requires
+from edge.domain.permissions import AUDIT_READ
+from shared.schemas.documents import AuditEntry
+
+
+@get("/audit", guards=[requires(AUDIT_READ)])
+async def list_audit(
+    request: Request[Actor, Any, Any],
+    day: Annotated[str | None, Parameter(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    entity_id: Annotated[str | None, Parameter(max_length=64)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+) -> list[AuditEntry]:
+    """Audit entries, newest first, optionally of one business day or one entity."""
+    edge = request.app.state.edge
+    sql = "SELECT data FROM audit WHERE 1 = 1"
+    args: list[object] = []
+    if day is not None:
+        sql += " AND doc_id = ?"
+        args.append(edge.day_doc(day))
+    if entity_id is not None:
+        sql += " AND entity_id = ?"
+        args.append(entity_id)
+    sql += " ORDER BY at_ms DESC, id DESC LIMIT ?"
+    args.append(limit)
+    rows = edge.store.read.execute(sql, args)
+    return [msgspec.json.decode(r[0], type=AuditEntry) for r in rows]
+
+
+router = Router(path="/api/v1", route_handlers=[list_audit], tags=["audit"])

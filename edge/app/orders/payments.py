@@ -1,0 +1,155 @@
+"""Taking money on orders: cash with change, card and external tenders, split and partial.
+
+Card here means "card recorded as taken": the amount was charged on a reader the tablet drives and
+this records it. Forwarding card payments through the Stripe outbox (idempotency keys, offline
+caps) is a later change; the payment id is already the key it will use.
+
+Cash moves through the open till session of the main drawer: a cash sale or refund with no open
+session is refused (409 ``drawer-closed``), and each leaves a ``DrawerEntry`` in the day document
+of the day it happens (as the drawer area does), pointing at the payment or refund. The payment
+itself lives in its order's day document.
+"""
+
+from __future__ import annotations
+
+import apsw
+import msgspec
+
+from edge.app.auth.principal import Actor
+from edge.app.context import Edge
+from edge.app.drawer.queries import open_session, session_entries
+from edge.app.orders import queries, ticket
+from edge.app.orders.schemas import (
+    PaymentCreate,
+    PaymentResult,
+)
+from edge.app.orders.service import BACK_OFFICE, Replayable, allow
+from edge.app.problems import ApiError
+from edge.domain.drawer import check_entry, expected_cash
+from edge.domain.errors import Conflict, InvalidInput
+from edge.domain.order import check_action
+from edge.domain.permissions import PAYMENT_TAKE, require
+from edge.domain.tenders import (
+    TenderResult,
+    take_card,
+    take_cash,
+    take_external,
+)
+from edge.store.ids import uuid7
+from edge.store.writer import WriteTx
+from shared.schemas.documents import (
+    DrawerEntry,
+    DrawerEntryKind,
+    DrawerSession,
+    Payment,
+)
+
+
+def take_payment(
+    edge: Edge, actor: Actor, order_id: str, data: PaymentCreate
+) -> Replayable[PaymentResult]:
+    """Apply a cash, card or external tender; a known ``data.id`` returns the stored payment.
+
+    A card payment is recorded as taken on the reader; the Stripe outbox comes later.
+    """
+    require(actor.role, PAYMENT_TAKE)
+    _check_tender_fields(data)
+    payment_id = data.id or uuid7()
+
+    def run(tx: WriteTx) -> tuple[PaymentResult, bool]:
+        stored = _stored(tx.conn, payment_id, order_id)
+        if stored is not None:
+            return stored, True
+        order = queries.get_order(tx.conn, order_id)
+        allow(actor, check_action(order, "pay"), None)
+        ticket.writable_day(tx, edge, order)
+        taken = _tender(data, ticket.retotal(tx.conn, order).balance_minor)
+        session = till(tx.conn) if data.tender == "cash" else None
+        payment = Payment(
+            id=payment_id, order_id=order.id, tender=data.tender,
+            amount_minor=taken.amount_minor, tip_minor=taken.tip_minor,
+            tendered_minor=taken.tendered_minor, change_minor=taken.change_minor,
+            drawer_session_id=session.id if session else None, reference=data.reference,
+            taken_by=actor.employee_id, device_id=actor.device_id or BACK_OFFICE,
+            taken_at_ms=tx.at_ms,
+        )
+        tx.put(edge.day_doc(order.business_day), "payments", payment)
+        if session is not None:
+            # The tip stays in the till with the sale; the change went back to the customer.
+            cash_in = taken.amount_minor + taken.tip_minor
+            cash_entry(tx, edge, actor, session, "sale", cash_in, payment.id, None)
+        detail = {"payment_id": payment.id, "tender": payment.tender,
+                  "amount_minor": payment.amount_minor, "tip_minor": payment.tip_minor}
+        order = ticket.record(tx, edge, actor, order, "payment_taken", detail=detail,
+                              pending_paid_minor=payment.amount_minor,
+                              pending_tip_minor=payment.tip_minor)
+        return PaymentResult(payment=payment, order=order, change_minor=payment.change_minor), False
+
+    return Replayable(run)
+
+
+def _stored(conn: apsw.Connection, payment_id: str, order_id: str) -> PaymentResult | None:
+    """The result of an earlier request with this payment id (a retry), if there was one."""
+    existing = queries.find_payment(conn, payment_id)
+    if existing is None:
+        return None
+    if existing.order_id != order_id:
+        raise Conflict(f"payment {payment_id} belongs to another order", id=payment_id)
+    order = queries.get_order(conn, order_id)
+    return PaymentResult(payment=existing, order=order, change_minor=existing.change_minor)
+
+
+def _check_tender_fields(data: PaymentCreate) -> None:
+    if data.tender == "cash":
+        if data.tendered_minor is None:
+            raise InvalidInput("cash needs tendered_minor: the cash handed over",
+                               field="tendered_minor")
+        if data.amount_minor is not None:
+            raise InvalidInput("cash takes tendered_minor, not amount_minor", field="amount_minor")
+        return
+    if data.amount_minor is None:
+        raise InvalidInput(f"a {data.tender} payment needs amount_minor", field="amount_minor")
+    if data.tendered_minor is not None:
+        raise InvalidInput(f"a {data.tender} payment takes amount_minor, not tendered_minor",
+                           field="tendered_minor")
+
+
+def _tender(data: PaymentCreate, balance_minor: int) -> TenderResult:
+    if data.tender == "cash":
+        assert data.tendered_minor is not None  # checked by _check_tender_fields
+        return take_cash(balance_minor, data.tendered_minor, data.tip_minor)
+    assert data.amount_minor is not None
+    take = take_card if data.tender == "card" else take_external
+    return take(balance_minor, data.amount_minor, data.tip_minor)
+
+
+def till(conn: apsw.Connection) -> DrawerSession:
+    session = open_session(conn)
+    if session is None:
+        raise ApiError(
+            409, "drawer-closed",
+            "No till is open for cash: open the drawer with a counted float first"
+            " (POST /api/v1/drawer/sessions), or take the payment by card.",
+        )
+    return session
+
+
+def cash_entry(
+    tx: WriteTx, edge: Edge, actor: Actor, session: DrawerSession, kind: DrawerEntryKind,
+    amount_minor: int, reference: str, approved_by: str | None,
+) -> DrawerEntry:
+    """Record cash into or out of the till, in the day document of the day it happens."""
+    check_entry(kind, amount_minor, None)
+    entry = DrawerEntry(
+        id=uuid7(), session_id=session.id, kind=kind, amount_minor=amount_minor,
+        reference=reference, by=actor.employee_id, approved_by=approved_by, at_ms=tx.at_ms,
+    )
+    day = edge.open_day(tx.conn, tx.at_ms, edge.settings(tx.conn))
+    tx.put(edge.day_doc(day), "drawer_entries", entry)
+    tx.publish(f"drawer.{kind}", msgspec.to_builtins(entry))
+    return entry
+
+
+def cash_available(conn: apsw.Connection, session: DrawerSession) -> int:
+    """What the till should hold now (before this command's own entries)."""
+    return expected_cash(session, session_entries(conn, [session.id]))

@@ -1,0 +1,167 @@
+"""Reads of the order, payment and catalog projections that the orders area needs.
+
+Every function takes a connection: the writer's (inside a command, seeing the batch so far) or a
+request thread's reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+import apsw
+import msgspec
+
+from edge.app.drawer.queries import decode_rows
+from edge.domain.errors import NotFound
+from shared.schemas.documents import (
+    Category,
+    Discount,
+    Entity,
+    Item,
+    ModifierGroup,
+    Order,
+    OrderState,
+    Payment,
+    Refund,
+    TaxRate,
+)
+
+E = TypeVar("E", bound=Entity)
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _by_ids(conn: apsw.Connection, table: str, ids: Iterable[str], type_: type[E]) -> dict[str, E]:
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(f"SELECT data FROM {table} WHERE id IN ({_marks(wanted)})", wanted)
+    found = decode_rows(rows, type_)
+    return {entity.id: entity for entity in found}
+
+
+def find_order(conn: apsw.Connection, order_id: str) -> Order | None:
+    """One order, or None."""
+    row = conn.execute("SELECT data FROM orders WHERE id = ?", (order_id,)).fetchone()
+    return msgspec.json.decode(row[0], type=Order) if row else None
+
+
+def get_order(conn: apsw.Connection, order_id: str) -> Order:
+    """One order; NotFound when there is none."""
+    order = find_order(conn, order_id)
+    if order is None:
+        raise NotFound(f"no order {order_id}", order_id=order_id)
+    return order
+
+
+def list_orders(
+    conn: apsw.Connection, state: OrderState | None, day: str | None, limit: int
+) -> list[Order]:
+    """Orders, newest first, optionally of one state and/or business day."""
+    sql = "SELECT data FROM orders WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR"
+    sql += " business_day = ?2) ORDER BY opened_at_ms DESC, id DESC LIMIT ?3"
+    return decode_rows(conn.execute(sql, (state, day, limit)), Order)
+
+
+def next_number(conn: apsw.Connection, business_day: str) -> int:
+    """The next human order number of a business day (#1 for its first order)."""
+    row = conn.execute(
+        "SELECT coalesce(max(number), 0) FROM orders WHERE business_day = ?", (business_day,)
+    ).fetchone()
+    return int(row[0]) + 1 if row else 1
+
+
+def line_orders(conn: apsw.Connection, line_ids: list[str]) -> dict[str, str]:
+    """line id -> the order holding it, for the ids already in use."""
+    if not line_ids:
+        return {}
+    rows = conn.execute(
+        f"SELECT id, order_id FROM order_lines WHERE id IN ({_marks(line_ids)})", line_ids
+    )
+    return {str(line_id): str(order_id) for line_id, order_id in rows}
+
+
+def payments_of(conn: apsw.Connection, order_id: str) -> list[Payment]:
+    """The payments of an order, in the order they were taken."""
+    rows = conn.execute(
+        "SELECT data FROM payments WHERE order_id = ? ORDER BY taken_at_ms, id", (order_id,)
+    )
+    return decode_rows(rows, Payment)
+
+
+def refunds_of(conn: apsw.Connection, order_id: str) -> list[Refund]:
+    """The refunds of an order, in the order they were given."""
+    rows = conn.execute(
+        "SELECT data FROM refunds WHERE order_id = ? ORDER BY taken_at_ms, id", (order_id,)
+    )
+    return decode_rows(rows, Refund)
+
+
+def find_payment(conn: apsw.Connection, payment_id: str) -> Payment | None:
+    """One payment, or None."""
+    row = conn.execute("SELECT data FROM payments WHERE id = ?", (payment_id,)).fetchone()
+    return msgspec.json.decode(row[0], type=Payment) if row else None
+
+
+def find_refund(conn: apsw.Connection, refund_id: str) -> Refund | None:
+    """One refund, or None."""
+    row = conn.execute("SELECT data FROM refunds WHERE id = ?", (refund_id,)).fetchone()
+    return msgspec.json.decode(row[0], type=Refund) if row else None
+
+
+def ledger(conn: apsw.Connection, order_id: str) -> tuple[int, int]:
+    """(paid, tip) of an order from its payments and refunds: money applied net of refunds."""
+    row = conn.execute(
+        "SELECT (SELECT coalesce(sum(amount_minor), 0) FROM payments WHERE order_id = ?1)"
+        " - (SELECT coalesce(sum(amount_minor), 0) FROM refunds WHERE order_id = ?1),"
+        " (SELECT coalesce(sum(tip_minor), 0) FROM payments WHERE order_id = ?1)",
+        (order_id,),
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+class Catalog(msgspec.Struct, kw_only=True):
+    """The slice of the catalog needed to price some items."""
+
+    items: dict[str, Item]
+    groups: dict[str, ModifierGroup]
+    categories: dict[str, Category]
+    taxes: dict[str, TaxRate]
+
+
+def catalog_for(conn: apsw.Connection, item_ids: Iterable[str]) -> Catalog:
+    """The items asked for (those that exist) with their groups, categories and tax rates."""
+    items = _by_ids(conn, "items", item_ids, Item)
+    groups = _by_ids(
+        conn, "modifier_groups", (g for i in items.values() for g in i.modifier_group_ids),
+        ModifierGroup,
+    )
+    categories = _by_ids(conn, "categories", (i.category_id for i in items.values()), Category)
+    rate_ids = [r for i in items.values() for r in i.tax_rate_ids or []]
+    rate_ids += [r for c in categories.values() for r in c.tax_rate_ids]
+    taxes = _by_ids(conn, "tax_rates", rate_ids, TaxRate)
+    return Catalog(items=items, groups=groups, categories=categories, taxes=taxes)
+
+
+def item_categories(conn: apsw.Connection, item_ids: Iterable[str]) -> dict[str, str]:
+    """item id -> category id, for the items that exist."""
+    wanted = list(dict.fromkeys(item_ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        f"SELECT id, category_id FROM items WHERE id IN ({_marks(wanted)})", wanted
+    )
+    return {str(item_id): str(category_id) for item_id, category_id in rows}
+
+
+def live_discounts(conn: apsw.Connection) -> list[Discount]:
+    """Catalog discounts that are not archived (the automatic rules are among them)."""
+    return decode_rows(conn.execute("SELECT data FROM discounts WHERE archived = 0"), Discount)
+
+
+def find_discount(conn: apsw.Connection, discount_id: str) -> Discount | None:
+    """One catalog discount, or None."""
+    return _by_ids(conn, "discounts", [discount_id], Discount).get(discount_id)

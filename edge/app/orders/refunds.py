@@ -1,0 +1,161 @@
+"""Giving money back: refunds, and voiding an order.
+
+Refunds need payment.refund (a manager, or a cashier with a manager's PIN) and are allowed on paid
+and closed orders. One against a payment may return at most what that payment applied less its
+earlier refunds (tips are not refunded); one against the order as a whole at most its net paid.
+The refund's tender says how the money goes back, which may differ from the payment's (card
+money handed back in cash while the reader is down). Cash comes out of the open till, never more
+than it should hold.
+
+Voiding: an open or sent order with no money on it needs order.void. A paid or closed order needs
+order.void_paid (a manager's override) and is refused while it holds un-refunded payments (409):
+the refunds say which tender gives what back, so they are made first, on purpose, one by one. An
+open or sent order that took part payments cannot be refunded (the order state machine allows
+refunds only once an order is paid), so voiding it gives each payment's remainder back through its
+own tender in the same command, under order.void_paid.
+"""
+
+from __future__ import annotations
+
+import apsw
+import msgspec
+
+from edge.app.audit import audit
+from edge.app.auth.principal import Actor
+from edge.app.context import Edge, is_sealed
+from edge.app.orders import queries, ticket
+from edge.app.orders.payments import cash_available, cash_entry, till
+from edge.app.orders.schemas import OrderVoid, RefundCreate, RefundResult
+from edge.app.orders.service import BACK_OFFICE, OrderCommand, Replayable, allow
+from edge.domain.drawer import check_entry
+from edge.domain.errors import Conflict
+from edge.domain.order import check_action, transition
+from edge.domain.tenders import check_refund, refundable
+from edge.store.ids import uuid7
+from edge.store.writer import WriteTx
+from shared.schemas.documents import Order, Refund, Tender
+
+
+def refund_payment(
+    edge: Edge, actor: Actor, order_id: str, data: RefundCreate, approver: Actor | None = None
+) -> Replayable[RefundResult]:
+    """Give money back on a paid or closed order; a known ``data.id`` returns the stored refund."""
+    refund_id = data.id or uuid7()
+
+    def run(tx: WriteTx) -> tuple[RefundResult, bool]:
+        existing = queries.find_refund(tx.conn, refund_id)
+        if existing is not None:
+            if existing.order_id != order_id:
+                raise Conflict(f"refund {refund_id} belongs to another order", id=refund_id)
+            return RefundResult(refund=existing, order=queries.get_order(tx.conn, order_id)), True
+        order = queries.get_order(tx.conn, order_id)
+        approver_id = allow(actor, check_action(order, "refund"), approver)
+        amount = check_refund(data.amount_minor, _refundable(tx.conn, order, data.payment_id))
+        given = _refund_entry(
+            tx, edge, actor, order, refund_id, data.payment_id, data.tender, amount,
+            data.reason, approver_id,
+        )
+        detail = {"refund_id": refund_id, "payment_id": data.payment_id, "tender": data.tender,
+                  "amount_minor": amount, "reason": data.reason}
+        if is_sealed(tx.conn, edge.day_doc(order.business_day)):
+            # A sealed day never changes: the order keeps the figures its day closed with, and
+            # the refund (in today's document) is on today's Z report.
+            audit(tx, edge, actor, "order.refunded", "order", order.id,
+                  approved_by=approver_id, detail={"number": order.number, **detail})
+            tx.publish("order.refunded", msgspec.to_builtins(order))
+        else:
+            order = ticket.record(tx, edge, actor, order, "refunded", approved_by=approver_id,
+                                  detail=detail, pending_paid_minor=-amount)
+        return RefundResult(refund=given, order=order), False
+
+    return Replayable(run)
+
+
+def _refundable(conn: apsw.Connection, order: Order, payment_id: str | None) -> int:
+    paid_minor, _ = queries.ledger(conn, order.id)
+    if payment_id is None:
+        return paid_minor
+    payments = queries.payments_of(conn, order.id)
+    # refundable() does not see refunds tied to no payment: cap by the order's net paid as well.
+    return min(paid_minor, refundable(payments, queries.refunds_of(conn, order.id), payment_id))
+
+
+def _refund_entry(
+    tx: WriteTx, edge: Edge, actor: Actor, order: Order, refund_id: str,
+    payment_id: str | None, tender: Tender, amount_minor: int, reason: str,
+    approved_by: str | None, cash_out_minor: int = 0,
+) -> Refund:
+    """Put one refund (and the cash leaving the till); ``cash_out_minor`` is this command's
+    earlier cash refunds, which the projections do not show yet."""
+    session = till(tx.conn) if tender == "cash" else None
+    if session is not None:
+        available = cash_available(tx.conn, session) - cash_out_minor
+        check_entry("refund", amount_minor, None, available_minor=available)
+        cash_entry(tx, edge, actor, session, "refund", amount_minor, refund_id, approved_by)
+    given = Refund(
+        id=refund_id, order_id=order.id, payment_id=payment_id, tender=tender,
+        amount_minor=amount_minor, reason=reason, drawer_session_id=session.id if session else None,
+        approved_by=approved_by, taken_by=actor.employee_id,
+        device_id=actor.device_id or BACK_OFFICE, taken_at_ms=tx.at_ms,
+    )
+    day = order.business_day
+    if is_sealed(tx.conn, edge.day_doc(day)):
+        day = edge.open_day(tx.conn, tx.at_ms, edge.settings(tx.conn))
+    tx.put(edge.day_doc(day), "refunds", given)
+    return given
+
+
+def void_order(
+    edge: Edge, actor: Actor, order_id: str, data: OrderVoid, approver: Actor | None = None
+) -> OrderCommand:
+    """Void an order (see the module docstring for who may, and what happens to its money)."""
+
+    def command(tx: WriteTx) -> Order:
+        order = queries.get_order(tx.conn, order_id)
+        if order.state == "voided":
+            return order  # a retry
+        paid_minor, _ = queries.ledger(tx.conn, order.id)
+        rule = check_action(order, "void")
+        if paid_minor > 0 and order.state in ("paid", "closed"):
+            raise Conflict(
+                f"order #{order.number} still holds {paid_minor} in payments: refund them first",
+                paid_minor=paid_minor,
+            )
+        ticket.writable_day(tx, edge, order)
+        approver_id = allow(actor, rule, approver)
+        returned = _return_part_payments(tx, edge, actor, order, data.reason, approver_id)
+        state = transition(order.state, "void", paid_minor=paid_minor)
+        order = msgspec.structs.replace(
+            order, state=state, void_reason=data.reason, closed_at_ms=tx.at_ms
+        )
+        detail = {"reason": data.reason, "refund_ids": [r.id for r in returned]}
+        return ticket.record(
+            tx, edge, actor, order, "voided", approved_by=approver_id, detail=detail,
+            pending_paid_minor=-sum(r.amount_minor for r in returned),
+        )
+
+    return command
+
+
+def _return_part_payments(
+    tx: WriteTx, edge: Edge, actor: Actor, order: Order, reason: str, approved_by: str | None
+) -> list[Refund]:
+    """Refund what each payment of an open or sent order still holds, through its own tender."""
+    left_minor, _ = queries.ledger(tx.conn, order.id)
+    payments = queries.payments_of(tx.conn, order.id)
+    refunds = queries.refunds_of(tx.conn, order.id)
+    returned: list[Refund] = []
+    cash_out_minor = 0
+    for payment in payments:
+        amount = min(refundable(payments, refunds, payment.id), left_minor)
+        if amount <= 0:
+            continue
+        given = _refund_entry(
+            tx, edge, actor, order, uuid7(), payment.id, payment.tender, amount,
+            f"order voided: {reason}", approved_by, cash_out_minor,
+        )
+        returned.append(given)
+        left_minor -= amount
+        if payment.tender == "cash":
+            cash_out_minor += amount
+    return returned

@@ -1,0 +1,139 @@
+"""What an order holds and what it comes to: lines priced from the catalog, automatic discounts,
+totals recomputed from the lines and the payment ledger, and the one place an order is recorded.
+"""
+
+from __future__ import annotations
+
+import apsw
+import msgspec
+
+from edge.app.audit import audit
+from edge.app.auth.principal import Actor
+from edge.app.context import Edge, is_sealed
+from edge.app.orders import queries
+from edge.app.orders.schemas import LineInput
+from edge.domain.business_day import local_weekday_hhmm
+from edge.domain.discounts import automatic_discounts
+from edge.domain.errors import Conflict, InvalidInput
+from edge.domain.order import settle
+from edge.domain.pricing import price_line
+from edge.domain.totals import compute_totals
+from edge.store.ids import uuid7
+from edge.store.writer import WriteTx
+from shared.schemas.documents import (
+    AppliedDiscount,
+    Order,
+    OrderLine,
+    OrderTotals,
+    StoreSettings,
+)
+
+
+def price_lines(conn: apsw.Connection, inputs: list[LineInput], order_id: str) -> list[OrderLine]:
+    """Price each requested line from the catalog as it is now (a snapshot on the order)."""
+    _check_line_ids(conn, inputs, order_id)
+    catalog = queries.catalog_for(conn, (line.item_id for line in inputs))
+    priced: list[OrderLine] = []
+    for position, line in enumerate(inputs):
+        item = catalog.items.get(line.item_id)
+        if item is None:
+            raise InvalidInput(
+                f"line {position + 1}: there is no item {line.item_id!r} on the menu",
+                item_id=line.item_id,
+            )
+        priced.append(
+            price_line(
+                item,
+                variant_id=line.variant_id,
+                option_ids=list(line.option_ids),
+                groups=catalog.groups,
+                taxes=catalog.taxes,
+                category=catalog.categories.get(item.category_id),
+                quantity=line.quantity,
+                line_id=line.id or uuid7(),
+                note=line.note or None,
+            )
+        )
+    return priced
+
+
+def _check_line_ids(conn: apsw.Connection, inputs: list[LineInput], order_id: str) -> None:
+    given = [line.id for line in inputs if line.id is not None]
+    if len(set(given)) != len(given):
+        raise InvalidInput("two lines of the request share one id", line_ids=given)
+    for line_id, owner in queries.line_orders(conn, given).items():
+        where = "this order" if owner == order_id else "another order"
+        raise Conflict(f"line id {line_id} is already used by {where}", line_id=line_id)
+
+
+def automatic_for(
+    conn: apsw.Connection, settings: StoreSettings, at_ms: int, lines: list[OrderLine]
+) -> list[AppliedDiscount]:
+    """The time-window discounts live at ``at_ms`` (store time) for these newly rung lines."""
+    rules = [d for d in queries.live_discounts(conn) if d.scope == "item" and d.window]
+    if not rules or not lines:
+        return []
+    categories = queries.item_categories(conn, (line.item_id for line in lines))
+    weekday, hhmm = local_weekday_hhmm(at_ms, settings.timezone)
+    return automatic_discounts(rules, lines, categories, weekday, hhmm, uuid7)
+
+
+def retotal(
+    conn: apsw.Connection, order: Order, pending_paid_minor: int = 0, pending_tip_minor: int = 0
+) -> OrderTotals:
+    """The order's totals from its lines, discounts and payment ledger (plus pending amounts)."""
+    paid_minor, tip_minor = queries.ledger(conn, order.id)
+    receipt = compute_totals(
+        order.lines,
+        order.discounts,
+        service_charge_percent=order.service_charge_percent,
+        tax_mode=order.tax_mode,
+        rounding=order.rounding,
+        paid_minor=paid_minor + pending_paid_minor,
+        tip_minor=tip_minor + pending_tip_minor,
+    )
+    return receipt.totals
+
+
+def writable_day(tx: WriteTx, edge: Edge, order: Order) -> str:
+    """The order's business day, refusing a day whose Z report has sealed it."""
+    if is_sealed(tx.conn, edge.day_doc(order.business_day)):
+        raise Conflict(
+            f"order #{order.number} belongs to {order.business_day}, which is closed",
+            business_day=order.business_day,
+        )
+    return order.business_day
+
+
+def record(
+    tx: WriteTx,
+    edge: Edge,
+    actor: Actor,
+    order: Order,
+    event: str,
+    *,
+    approved_by: str | None = None,
+    detail: dict[str, object] | None = None,
+    settles: bool = True,
+    pending_paid_minor: int = 0,
+    pending_tip_minor: int = 0,
+) -> Order:
+    """Retotal ``order`` from its ledger, settle its state, write it, audit and publish it.
+
+    The ledger is read from the projections, which show this command's own writes only after it
+    returns: a payment recorded in the same command passes its amounts as ``pending_*``.
+    """
+    totals = retotal(tx.conn, order, pending_paid_minor, pending_tip_minor)
+    # settle() also refuses an overpaid order, so it runs even when the state must not move.
+    state = settle(order.state, totals.balance_minor, totals.total_minor)
+    order = msgspec.structs.replace(
+        order, totals=totals, state=state if settles else order.state, updated_at_ms=tx.at_ms
+    )
+    day = writable_day(tx, edge, order)
+    tx.put(edge.day_doc(day), "orders", order)
+    audit(
+        tx, edge, actor, f"order.{event}", "order", order.id, day=day,
+        approved_by=approved_by, detail={"number": order.number, **(detail or {})},
+    )
+    tx.publish(f"order.{event}", msgspec.to_builtins(order))
+    return order

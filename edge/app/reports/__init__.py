@@ -1,0 +1,1 @@
+"""Day reports: X (the day so far) and Z (close and seal the day)."""
