@@ -43,7 +43,8 @@ def parse_day(text: str) -> date:
 def _zone(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: a name like "Europe" is a directory of the zone database, not a zone.
         raise InvalidInput(f"{tz!r} is not a known time zone", timezone=tz) from exc
 
 

@@ -9,6 +9,7 @@ import jwt
 import pytest
 
 from edge.app.security import JWT_KEY_FILE
+from tests.support.problems import PROBLEM, assert_problem
 from tests.support.server import (
     CASHIER_PIN,
     MANAGER_PIN,
@@ -18,18 +19,6 @@ from tests.support.server import (
     cli,
     pair_tablet,
 )
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, object] = response.json()
-    assert body["type"] == f"urn:fynlo:problem:{code}"
-    assert body["status"] == status
-    assert body["detail"]
-    return body
 
 
 def test_health_and_schema_are_public(edge_server: EdgeServer) -> None:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from edge.store.ids import uuid7
-from tests.integration.test_auth_api import PROBLEM, assert_problem
+from tests.support.problems import PROBLEM, assert_problem
 from tests.support.server import EdgeServer, Tablet
 
 API = "/api/v1/catalog"

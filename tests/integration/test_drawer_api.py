@@ -10,7 +10,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.integration.test_auth_api import assert_problem
+from tests.support.problems import assert_problem
 from tests.support.server import EdgeServer, Tablet, pair_tablet
 
 SESSIONS = "/api/v1/drawer/sessions"

@@ -15,8 +15,8 @@ import pytest
 from websockets.sync.client import connect
 
 from edge.app.security import JWT_KEY_FILE
-from tests.integration.test_auth_api import PROBLEM, assert_problem
 from tests.integration.test_drawer_api import employee_id
+from tests.support.problems import PROBLEM, assert_problem
 from tests.support.server import MANAGER_PIN, EdgeServer, Tablet, pair_tablet
 
 ORDERS = "/api/v1/orders"

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_auth_api import PROBLEM, assert_problem
 from tests.integration.test_drawer_api import (
     CURRENT,
     SESSIONS,
@@ -25,6 +24,7 @@ from tests.integration.test_orders_api import (
     read_menu,
     ring,
 )
+from tests.support.problems import PROBLEM, assert_problem
 from tests.support.server import MANAGER_PIN, EdgeServer, Tablet
 
 

@@ -12,7 +12,6 @@ import pytest
 from websockets.sync.client import connect
 
 from edge.domain.business_day import next_day
-from tests.integration.test_auth_api import assert_problem
 from tests.integration.test_drawer_api import (
     SESSIONS,
     cash_sale,
@@ -20,6 +19,7 @@ from tests.integration.test_drawer_api import (
     employee_id,
     fresh_session,
 )
+from tests.support.problems import assert_problem
 from tests.support.server import (
     CASHIER_PIN,
     MANAGER_PIN,
