@@ -29,7 +29,9 @@ SALE = (
     "order with 3 lines (Latte Regular+Oat, 2 Croissants, Espresso) + exact cash payment into"
     " the open till. Edge: two writer calls, create_order then take_payment (one command cannot"
     " see the order its own writes make); 'sequential' awaits each commit as a tablet does,"
-    " 'pipelined' queues both at once. Raw: one transaction of the same rows, one commit."
+    " 'pipelined' queues both at once; 'write_path' is the floor: one command putting the priced"
+    " order, a payment and an audit entry, no rules. Raw: one transaction of the same rows,"
+    " one commit."
 )
 
 
@@ -141,6 +143,7 @@ def table(local: dict[str, Summary], http: dict[str, Summary], size: Size) -> st
             _row("raw apsw transaction (reference)", raw, None),
             _row("edge, sequential (2 writer calls)", local[f"{name}/sequential"], raw),
             _row("edge, pipelined (2 calls queued)", local[f"{name}/pipelined"], raw),
+            _row("edge write path only (1 command)", local[f"{name}/write_path"], raw),
         ]
     lines += [
         f"Over HTTP, {WRITERS} concurrent clients (sale = POST order + POST payment)",

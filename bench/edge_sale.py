@@ -13,6 +13,10 @@ and ``take_payment`` reads the order from the projections. The sale is therefore
 tablet does it, each call awaiting its commit ("sequential", two commits per lone sale), and
 with both calls queued at once ("pipelined": the payment carries the order's id, minted up front,
 and the exact total, and the writer usually takes both into one commit).
+
+A third edge figure, "write_path", is no sale at all but the floor under one: a single command
+putting the same priced order, a payment and an audit entry, with no rules, reads or repricing.
+Its distance to raw is what the document write path costs; the rest is the service layer's.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import msgspec
 from bench import Sell, Summary, combine, drive_threads, raw_sale, summarise
 from bench.bare_app import running_bare
 from bench.load import generate
+from edge.app.audit import audit
 from edge.app.auth.principal import Actor
 from edge.app.bootstrap import initialise, open_edge
 from edge.app.catalog.queries import ITEMS, MODIFIER_GROUPS, list_all
@@ -36,17 +41,19 @@ from edge.app.config import EdgeConfig
 from edge.app.context import Edge
 from edge.app.drawer.service import open_drawer
 from edge.app.orders.payments import take_payment
+from edge.app.orders.queries import next_number
 from edge.app.orders.schemas import OrderCreate, PaymentCreate
 from edge.app.orders.service import create_order
 from edge.store.ids import uuid7
-from shared.schemas.documents import Item, ModifierGroup, Order
+from edge.store.writer import WriteTx
+from shared.schemas.documents import Item, ModifierGroup, Order, Payment
 from tests.support.server import CASHIER_PIN, EdgeServer, pair_tablet, running_edge
 
 FLOAT_COUNTS = {"1000": 5, "500": 4}  # £70 in the till to start
 TABLET = "bench-tablet"
 WRITERS = 10
 WRITERS_NAME = "ten_writers"
-MODES = ("sequential", "pipelined")
+MODES = ("sequential", "pipelined", "write_path")
 
 
 def sale_lines(items: list[Item], groups: list[ModifierGroup]) -> list[dict[str, Any]]:
@@ -77,7 +84,8 @@ class EdgeSale:
         self.actor = Actor(employee_id=row[0], role="owner", name=row[1], device_id=TABLET)
         self.lines = sale_lines(list_all(conn, ITEMS), list_all(conn, MODIFIER_GROUPS))
         self.edge.store.writer.call(open_drawer(self.edge, self.actor, FLOAT_COUNTS))
-        self.total_minor = self.sell_sequential().totals.total_minor
+        self.template = self.sell_sequential()
+        self.total_minor = self.template.totals.total_minor
 
     def close(self) -> None:
         self.edge.store.stop()
@@ -106,6 +114,36 @@ class EdgeSale:
         created.result()
         paid.result()
 
+    def sell_write_path(self) -> None:
+        """The floor: one command puts the priced order, a payment and an audit entry, no rules."""
+        self.edge.store.writer.call(self._write_path)
+
+    def _write_path(self, tx: WriteTx) -> None:
+        day = self.template.business_day
+        lines = [msgspec.structs.replace(line, id=uuid7()) for line in self.template.lines]
+        order = msgspec.structs.replace(
+            self.template,
+            id=uuid7(),
+            number=next_number(tx.conn, day),
+            lines=lines,
+            opened_at_ms=tx.at_ms,
+            updated_at_ms=tx.at_ms,
+        )
+        payment = Payment(
+            id=uuid7(),
+            order_id=order.id,
+            tender="cash",
+            amount_minor=self.total_minor,
+            tendered_minor=self.total_minor,
+            taken_by=self.actor.employee_id,
+            device_id=TABLET,
+            taken_at_ms=tx.at_ms,
+        )
+        doc_id = self.edge.day_doc(day)
+        tx.put(doc_id, "orders", order)
+        tx.put(doc_id, "payments", payment)
+        audit(tx, self.edge, self.actor, "order.sold", "order", order.id, day=day)
+
     def commits(self) -> int:
         """Transactions the writer has committed so far."""
         return self.edge.store.writer.batches
@@ -113,7 +151,11 @@ class EdgeSale:
 
 def measure(sale: EdgeSale, mode: str, threads: int, count: int, seconds: float) -> Summary:
     """One run of ``count`` sales (sequential or pipelined) from ``threads`` threads."""
-    sell: Sell = sale.sell_sequential if mode == "sequential" else sale.sell_pipelined
+    sell: Sell = {
+        "sequential": sale.sell_sequential,
+        "pipelined": sale.sell_pipelined,
+        "write_path": sale.sell_write_path,
+    }[mode]
     before = sale.commits()
     latencies, elapsed = drive_threads(lambda: (sell, _nothing), threads, count, seconds)
     figures = summarise(latencies, elapsed)

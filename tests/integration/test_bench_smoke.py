@@ -39,7 +39,7 @@ def test_in_process_figures_cover_raw_and_edge_alone_and_under_ten_writers(
     _, report, _ = quick_run
     local = report["in_process"]
     for writers in ("lone", "ten_writers"):
-        for subject in ("raw", "sequential", "pipelined"):
+        for subject in ("raw", "sequential", "pipelined", "write_path"):
             figures = local[f"{writers}/{subject}"]
             assert FIGURES | {"commits_per_sale"} <= figures.keys()
             assert figures["sales"] > 0
@@ -80,6 +80,7 @@ def test_the_table_prints_each_section_and_the_json_path(
         "In process, 10 writer threads",
         "Over HTTP, 10 concurrent clients",
         "raw apsw transaction (reference)",
+        "edge write path only (1 command)",
         "bare Litestar + apsw (reference)",
         "fynlo-edge serve",
         "Targets",

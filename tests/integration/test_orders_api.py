@@ -117,8 +117,14 @@ def test_a_large_oat_latte_and_a_croissant_are_priced_from_the_catalog(
     assert [t["rate"] for t in croissant["taxes"]] == ["0"]
     # VAT is inside the prices: 430 / 1.2 leaves 71.67 of tax, rounded half up per line.
     assert order["totals"] == {
-        "subtotal_minor": 710, "discount_minor": 0, "service_minor": 0, "tax_minor": 72,
-        "total_minor": 710, "paid_minor": 0, "tip_minor": 0, "balance_minor": 710,
+        "subtotal_minor": 710,
+        "discount_minor": 0,
+        "service_minor": 0,
+        "tax_minor": 72,
+        "total_minor": 710,
+        "paid_minor": 0,
+        "tip_minor": 0,
+        "balance_minor": 710,
     }
     assert (order["state"], order["tax_mode"], order["currency"]) == ("open", "inclusive", "GBP")
     assert (order["table"], order["note"]) == ("4", "to stay")
@@ -136,8 +142,11 @@ def test_orders_are_numbered_one_after_another_within_the_business_day(
 
 
 def test_a_variant_item_takes_the_variant_price_and_name(cashier: Tablet, menu: Menu) -> None:
-    line = {"item_id": menu.items["Orange juice"]["id"], "quantity": 2,
-            "variant_id": menu.variant("Orange juice", "Large")}
+    line = {
+        "item_id": menu.items["Orange juice"]["id"],
+        "quantity": 2,
+        "variant_id": menu.variant("Orange juice", "Large"),
+    }
     order = ring(cashier, [line])
     assert order["lines"][0]["name"] == "Orange juice (Large)"
     assert order["lines"][0]["unit_price_minor"] == 420
@@ -166,9 +175,7 @@ def test_an_order_shows_its_payments_and_refunds(cashier: Tablet, menu: Menu) ->
     assert (detail["payments"], detail["refunds"]) == ([], [])
 
 
-def test_orders_list_newest_first_and_filter_by_state_and_day(
-    cashier: Tablet, menu: Menu
-) -> None:
+def test_orders_list_newest_first_and_filter_by_state_and_day(cashier: Tablet, menu: Menu) -> None:
     order = ring(cashier, [menu.line("Croissant")])
     listed = all_orders(cashier)
     assert listed[0]["id"] == order["id"]
@@ -272,9 +279,7 @@ def test_a_small_discount_needs_no_manager(cashier: Tablet, menu: Menu) -> None:
     assert_problem(again, 404, "not-found")
 
 
-def test_a_large_discount_needs_a_manager_pin(
-    cashier: Tablet, manager: Tablet, menu: Menu
-) -> None:
+def test_a_large_discount_needs_a_manager_pin(cashier: Tablet, manager: Tablet, menu: Menu) -> None:
     order = ring(cashier, [menu.line("Bacon roll")])
     url = f"{ORDERS}/{order['id']}/discounts"
     staff_meal = {"discount_id": menu.discounts["Staff meal"]["id"]}
@@ -300,8 +305,9 @@ def test_an_ad_hoc_discount_is_checked_like_a_catalog_one(cashier: Tablet, menu:
     order = ring(cashier, [menu.line("Bacon roll"), menu.line("Croissant")])
     url = f"{ORDERS}/{order['id']}/discounts"
     line_id = order["lines"][0]["id"]
-    ten = cashier.post(url, json={"name": "Regular", "kind": "percent", "percent": "10",
-                                  "line_id": line_id})
+    ten = cashier.post(
+        url, json={"name": "Regular", "kind": "percent", "percent": "10", "line_id": line_id}
+    )
     assert ten.status_code == 200, ten.text
     assert ten.json()["totals"]["discount_minor"] == 45
     before = all_orders(cashier)
@@ -423,17 +429,33 @@ def test_missing_expired_and_garbage_tokens_are_refused(
     order = ring(cashier, [menu.line("Croissant")])
     key = (edge_server.data_dir / JWT_KEY_FILE).read_bytes()
     now = int(time.time())
-    claims = {"sub": employee_id(cashier), "role": "cashier", "typ": "access", "iat": now - 100,
-              "exp": now - 10}
+    claims = {
+        "sub": employee_id(cashier),
+        "role": "cashier",
+        "typ": "access",
+        "iat": now - 100,
+        "exp": now - 10,
+    }
     expired = jwt.encode(claims, key, algorithm="HS256")
     before = all_orders(cashier)
-    cases = [({}, "unauthorized"), ({"Authorization": "Bearer garbage"}, "unauthorized"),
-             ({"Authorization": f"Bearer {expired}"}, "token-expired")]
+    cases = [
+        ({}, "unauthorized"),
+        ({"Authorization": "Bearer garbage"}, "unauthorized"),
+        ({"Authorization": f"Bearer {expired}"}, "token-expired"),
+    ]
     for headers, code in cases:
-        for method, path in (("GET", ORDERS), ("GET", f"{ORDERS}/{order['id']}"),
-                             ("POST", ORDERS), ("POST", f"{ORDERS}/{order['id']}/void")):
-            response = httpx.request(method, f"{edge_server.url}{path}", headers=headers,
-                                     json={"lines": [], "reason": "x"})
+        for method, path in (
+            ("GET", ORDERS),
+            ("GET", f"{ORDERS}/{order['id']}"),
+            ("POST", ORDERS),
+            ("POST", f"{ORDERS}/{order['id']}/void"),
+        ):
+            response = httpx.request(
+                method,
+                f"{edge_server.url}{path}",
+                headers=headers,
+                json={"lines": [], "reason": "x"},
+            )
             assert_problem(response, 401, code)
     assert all_orders(cashier) == before
 
@@ -453,14 +475,23 @@ def _bad_bodies(menu: Menu) -> list[tuple[str, Any, int]]:
         ("bool quantity", {"lines": [{"item_id": croissant, "quantity": True}]}, 400),
         ("huge quantity", {"lines": [{"item_id": croissant, "quantity": 10**20}]}, 400),
         ("unknown item", {"lines": [{"item_id": "no-such-item", "quantity": 1}]}, 422),
-        ("unknown option", {"lines": [{"item_id": latte, "quantity": 1,
-                                       "option_ids": [large, "no-such-option"]}]}, 422),
-        ("option twice", {"lines": [{"item_id": latte, "quantity": 1,
-                                     "option_ids": [large, large]}]}, 422),
+        (
+            "unknown option",
+            {"lines": [{"item_id": latte, "quantity": 1, "option_ids": [large, "no-such-option"]}]},
+            422,
+        ),
+        (
+            "option twice",
+            {"lines": [{"item_id": latte, "quantity": 1, "option_ids": [large, large]}]},
+            422,
+        ),
         ("missing Size", {"lines": [{"item_id": latte, "quantity": 1}]}, 422),
         ("variant missing", {"lines": [menu.line("Orange juice")]}, 422),
-        ("variant on a plain item", {"lines": [{**menu.line("Croissant"), "variant_id": large}]},
-         422),
+        (
+            "variant on a plain item",
+            {"lines": [{**menu.line("Croissant"), "variant_id": large}]},
+            422,
+        ),
         ("lines not a list", {"lines": "Latte"}, 400),
         ("item id a number", {"lines": [{"item_id": 7, "quantity": 1}]}, 400),
         ("unknown field", {"lines": [], "discount": "all"}, 400),
@@ -468,9 +499,16 @@ def _bad_bodies(menu: Menu) -> list[tuple[str, Any, int]]:
         ("bad order id", {"id": "not-a-uuid", "lines": []}, 400),
         ("bad service charge", {"lines": [], "service_charge_percent": "1e3"}, 400),
         ("service charge over 100", {"lines": [], "service_charge_percent": "101"}, 422),
-        ("two lines, one id", {"lines": [
-            {**menu.line("Croissant"), "id": "01900000-0000-7000-8000-0000000000c1"},
-            {**menu.line("Croissant"), "id": "01900000-0000-7000-8000-0000000000c1"}]}, 422),
+        (
+            "two lines, one id",
+            {
+                "lines": [
+                    {**menu.line("Croissant"), "id": "01900000-0000-7000-8000-0000000000c1"},
+                    {**menu.line("Croissant"), "id": "01900000-0000-7000-8000-0000000000c1"},
+                ]
+            },
+            422,
+        ),
         ("a list", [], 400),
     ]
 
@@ -486,15 +524,19 @@ def test_bad_order_bodies_get_a_problem_and_change_nothing(cashier: Tablet, menu
 
 @pytest.mark.parametrize(
     ("content", "status", "code"),
-    [(b"{", 400, "bad-request"), (b"", 400, "bad-request"),
-     (b'{"lines": [' + b" " * 300_000 + b"]}", 413, "payload-too-large")],
+    [
+        (b"{", 400, "bad-request"),
+        (b"", 400, "bad-request"),
+        (b'{"lines": [' + b" " * 300_000 + b"]}", 413, "payload-too-large"),
+    ],
 )
 def test_malformed_and_oversize_bodies_are_refused(
     cashier: Tablet, content: bytes, status: int, code: str
 ) -> None:
     before = all_orders(cashier)
     response = cashier.http.post(
-        ORDERS, content=content,
+        ORDERS,
+        content=content,
         headers={**cashier.headers(), "content-type": "application/json"},
     )
     assert_problem(response, status, code)
@@ -514,8 +556,11 @@ def test_every_order_route_is_404_for_an_unknown_order(cashier: Tablet, menu: Me
         ("POST", "/void", {"reason": "x"}),
         ("POST", "/reopen", {"manager_pin": MANAGER_PIN}),
         ("POST", "/close", None),
-        ("POST", "/refunds", {"tender": "card", "amount_minor": 1, "reason": "x",
-                              "manager_pin": MANAGER_PIN}),
+        (
+            "POST",
+            "/refunds",
+            {"tender": "card", "amount_minor": 1, "reason": "x", "manager_pin": MANAGER_PIN},
+        ),
     ]
     for method, suffix, body in calls:
         response = cashier.http.request(

@@ -138,20 +138,23 @@ def test_tips_are_reported_beside_the_total(
 
 def test_a_card_payment_above_the_balance_is_refused(cashier: Tablet, menu: Menu) -> None:
     order = ring(cashier, [menu.line("Croissant")])
-    over = cashier.post(f"{ORDERS}/{order['id']}/payments",
-                        json={"tender": "card", "amount_minor": 281})
+    over = cashier.post(
+        f"{ORDERS}/{order['id']}/payments", json={"tender": "card", "amount_minor": 281}
+    )
     assert_problem(over, 409, "conflict")
     assert fetch(cashier, order["id"])["payments"] == []
     pay(cashier, order["id"], tender="card", amount_minor=280)
-    again = cashier.post(f"{ORDERS}/{order['id']}/payments",
-                         json={"tender": "card", "amount_minor": 1})
+    again = cashier.post(
+        f"{ORDERS}/{order['id']}/payments", json={"tender": "card", "amount_minor": 1}
+    )
     assert_problem(again, 409, "illegal-transition")
 
 
 def test_an_empty_order_cannot_be_paid(cashier: Tablet) -> None:
     order = ring(cashier, [])
-    response = cashier.post(f"{ORDERS}/{order['id']}/payments",
-                            json={"tender": "card", "amount_minor": 100})
+    response = cashier.post(
+        f"{ORDERS}/{order['id']}/payments", json={"tender": "card", "amount_minor": 100}
+    )
     assert_problem(response, 409, "illegal-transition")
 
 
@@ -162,8 +165,7 @@ def test_a_retried_payment_is_never_charged_twice(
     cashier: Tablet, menu: Menu, till: dict[str, Any]
 ) -> None:
     order = ring(cashier, [menu.latte(), menu.line("Croissant")])
-    body = {"id": "01900000-0000-7000-8000-0000000000e1", "tender": "cash",
-            "tendered_minor": 500}
+    body = {"id": "01900000-0000-7000-8000-0000000000e1", "tender": "cash", "tendered_minor": 500}
     first = cashier.post(f"{ORDERS}/{order['id']}/payments", json=body)
     assert first.status_code == 201, first.text
     again = cashier.post(f"{ORDERS}/{order['id']}/payments", json=body)
@@ -186,8 +188,9 @@ def test_cash_needs_an_open_till_and_card_does_not(
 ) -> None:
     close_current(manager)
     order = ring(cashier, [menu.line("Croissant")])
-    cash = cashier.post(f"{ORDERS}/{order['id']}/payments",
-                        json={"tender": "cash", "tendered_minor": 500})
+    cash = cashier.post(
+        f"{ORDERS}/{order['id']}/payments", json={"tender": "cash", "tendered_minor": 500}
+    )
     body = assert_problem(cash, 409, "drawer-closed")
     assert "open the drawer" in str(body["detail"])
     assert fetch(cashier, order["id"])["payments"] == []
@@ -233,11 +236,13 @@ def test_the_kitchen_cannot_take_payment(
 ) -> None:
     kitchen = login(edge_server, KITCHEN_PIN, "kitchen screen")
     order = ring(cashier, [menu.line("Croissant")])
-    response = kitchen.post(f"{ORDERS}/{order['id']}/payments",
-                            json={"tender": "card", "amount_minor": 280})
+    response = kitchen.post(
+        f"{ORDERS}/{order['id']}/payments", json={"tender": "card", "amount_minor": 280}
+    )
     assert assert_problem(response, 403, "permission-denied")["permission"] == "payment.take"
-    refused = kitchen.post(f"{ORDERS}/{order['id']}/refunds",
-                           json={"tender": "card", "amount_minor": 1, "reason": "x"})
+    refused = kitchen.post(
+        f"{ORDERS}/{order['id']}/refunds", json={"tender": "card", "amount_minor": 1, "reason": "x"}
+    )
     assert_problem(refused, 403, "permission-denied")
     assert fetch(cashier, order["id"])["payments"] == []
 
@@ -250,8 +255,12 @@ def test_a_refund_needs_a_manager_and_lowers_what_was_paid(
 ) -> None:
     order = ring(cashier, [menu.latte(), menu.line("Croissant")])
     payment = pay(cashier, order["id"], tender="cash", tendered_minor=1000)["payment"]
-    body = {"payment_id": payment["id"], "tender": "cash", "amount_minor": 430,
-            "reason": "latte spilt"}
+    body = {
+        "payment_id": payment["id"],
+        "tender": "cash",
+        "amount_minor": 430,
+        "reason": "latte spilt",
+    }
     needs = assert_problem(refund(cashier, order["id"], **body), 403, "approval-required")
     assert needs["permission"] == "payment.refund"
     assert_problem(refund(cashier, order["id"], **body, manager_pin="0000"), 401, "wrong-pin")
@@ -275,8 +284,12 @@ def test_a_refund_needs_a_manager_and_lowers_what_was_paid(
 def test_a_retried_refund_gives_money_back_once(manager: Tablet, menu: Menu) -> None:
     order = ring(manager, [menu.line("Bacon roll")])
     pay(manager, order["id"], tender="card", amount_minor=450)
-    body = {"id": "01900000-0000-7000-8000-0000000000f1", "tender": "card", "amount_minor": 100,
-            "reason": "cold"}
+    body = {
+        "id": "01900000-0000-7000-8000-0000000000f1",
+        "tender": "card",
+        "amount_minor": 100,
+        "reason": "cold",
+    }
     first = refund(manager, order["id"], **body)
     assert first.status_code == 201, first.text
     again = refund(manager, order["id"], **body)
@@ -302,11 +315,18 @@ def test_a_paid_order_is_voided_only_after_its_refunds_and_with_a_manager(
     url = f"{ORDERS}/{order['id']}/void"
     held = manager.post(url, json={"reason": "wrong table"})
     assert assert_problem(held, 409, "conflict")["paid_minor"] == 450
-    given = refund(manager, order["id"], payment_id=payment["id"], tender="card",
-                   amount_minor=450, reason="wrong table")
+    given = refund(
+        manager,
+        order["id"],
+        payment_id=payment["id"],
+        tender="card",
+        amount_minor=450,
+        reason="wrong table",
+    )
     assert given.status_code == 201, given.text
-    needs = assert_problem(cashier.post(url, json={"reason": "wrong table"}), 403,
-                           "approval-required")
+    needs = assert_problem(
+        cashier.post(url, json={"reason": "wrong table"}), 403, "approval-required"
+    )
     assert needs["permission"] == "order.void_paid"
     wrong = cashier.post(url, json={"reason": "wrong table", "manager_pin": "0000"})
     assert_problem(wrong, 401, "wrong-pin")
@@ -339,9 +359,7 @@ def test_voiding_a_part_paid_order_gives_the_money_back(
     assert entries_for(manager, till["id"], cash_refund["id"]) == [("refund", 200)]
 
 
-def test_a_manager_reopens_a_paid_order_to_add_to_it(
-    cashier: Tablet, menu: Menu
-) -> None:
+def test_a_manager_reopens_a_paid_order_to_add_to_it(cashier: Tablet, menu: Menu) -> None:
     order = ring(cashier, [menu.line("Croissant")])
     pay(cashier, order["id"], tender="card", amount_minor=280)
     url = f"{ORDERS}/{order['id']}/reopen"

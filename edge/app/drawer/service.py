@@ -15,7 +15,7 @@ from edge.app.auth.principal import Actor
 from edge.app.context import Edge
 from edge.app.drawer import queries
 from edge.app.drawer.schemas import SessionView
-from edge.app.problems import ApiError
+from edge.app.drawer.till import append_entry, require_open_session
 from edge.domain import drawer
 from edge.domain.business_day import parse_day
 from edge.domain.errors import Conflict, NotFound
@@ -49,10 +49,6 @@ def _view(
         business_day=queries.day_of_doc(doc_id),
         entries=entries if with_entries else None,
     )
-
-
-def _drawer_closed() -> ApiError:
-    return ApiError(409, "drawer-closed", "No till session is open: open the drawer with a float.")
 
 
 def open_drawer(
@@ -95,6 +91,39 @@ def open_drawer(
     return command
 
 
+def _earlier(
+    tx: WriteTx, entry_id: str, kind: DrawerEntryKind, amount_minor: int
+) -> DrawerEntry | None:
+    """The entry an earlier try of the same request recorded, if any."""
+    existing = queries.entry_by_id(tx.conn, entry_id)
+    if existing is not None and (existing.kind, existing.amount_minor) != (kind, amount_minor):
+        raise Conflict(
+            f"drawer entry {entry_id} already exists as another movement", entry_id=entry_id
+        )
+    return existing
+
+
+def _record(tx: WriteTx, edge: Edge, actor: Actor, entry: DrawerEntry) -> None:
+    """Append an entry to the day document of the day it happens; audit and publish it."""
+    day = append_entry(tx, edge, entry)
+    detail = {
+        "session_id": entry.session_id,
+        "amount_minor": entry.amount_minor,
+        "reason": entry.reason,
+    }
+    audit(
+        tx,
+        edge,
+        actor,
+        f"drawer.{entry.kind}",
+        "drawer_entry",
+        entry.id,
+        day=day,
+        approved_by=entry.approved_by,
+        detail=detail,
+    )
+
+
 def move_cash(
     edge: Edge,
     actor: Actor,
@@ -112,16 +141,9 @@ def move_cash(
     new_id = entry_id or uuid7()
 
     def command(tx: WriteTx) -> tuple[DrawerEntry, bool]:
-        existing = queries.entry_by_id(tx.conn, new_id)
-        if existing is not None:
-            if (existing.kind, existing.amount_minor) != (kind, amount_minor):
-                raise Conflict(
-                    f"drawer entry {new_id} already exists as another movement", entry_id=new_id
-                )
-            return existing, False
-        session = queries.open_session(tx.conn)
-        if session is None:
-            raise _drawer_closed()
+        if (earlier := _earlier(tx, new_id, kind, amount_minor)) is not None:
+            return earlier, False
+        session = require_open_session(tx.conn)
         available = drawer.expected_cash(session, queries.session_entries(tx.conn, [session.id]))
         drawer.check_entry(kind, amount_minor, reason, available_minor=available)
         entry = DrawerEntry(
@@ -134,20 +156,7 @@ def move_cash(
             approved_by=approved_by,
             at_ms=tx.at_ms,
         )
-        day = edge.open_day(tx.conn, tx.at_ms, edge.settings(tx.conn))
-        tx.put(edge.day_doc(day), "drawer_entries", entry)
-        audit(
-            tx,
-            edge,
-            actor,
-            f"drawer.{kind}",
-            "drawer_entry",
-            entry.id,
-            day=day,
-            approved_by=approved_by,
-            detail={"session_id": session.id, "amount_minor": amount_minor, "reason": reason},
-        )
-        tx.publish(f"drawer.{kind}", msgspec.to_builtins(entry))
+        _record(tx, edge, actor, entry)
         return entry, True
 
     return command

@@ -111,8 +111,13 @@ def _applied(conn: apsw.Connection, data: DiscountApply, applied_id: str) -> App
     amount = discount.amount_minor if discount.kind == "amount" else None
     check_discount(discount.kind, percent, amount)
     return AppliedDiscount(
-        id=applied_id, discount_id=discount.id, name=discount.name, kind=discount.kind,
-        percent=percent, amount_minor=amount, line_id=data.line_id,
+        id=applied_id,
+        discount_id=discount.id,
+        name=discount.name,
+        kind=discount.kind,
+        percent=percent,
+        amount_minor=amount,
+        line_id=data.line_id,
     )
 
 
@@ -125,6 +130,10 @@ def _ad_hoc(data: DiscountApply, applied_id: str) -> AppliedDiscount:
         raise InvalidInput(f"a {data.kind} discount takes no {other}", field=other)
     check_discount(data.kind, data.percent, data.amount_minor)
     return AppliedDiscount(
-        id=applied_id, name=data.name, kind=data.kind, percent=data.percent,
-        amount_minor=data.amount_minor, line_id=data.line_id,
+        id=applied_id,
+        name=data.name,
+        kind=data.kind,
+        percent=data.percent,
+        amount_minor=data.amount_minor,
+        line_id=data.line_id,
     )

@@ -13,18 +13,17 @@ itself lives in its order's day document.
 from __future__ import annotations
 
 import apsw
-import msgspec
 
 from edge.app.auth.principal import Actor
 from edge.app.context import Edge
-from edge.app.drawer.queries import open_session, session_entries
+from edge.app.drawer.queries import session_entries
+from edge.app.drawer.till import append_entry, require_open_session
 from edge.app.orders import queries, ticket
 from edge.app.orders.schemas import (
     PaymentCreate,
     PaymentResult,
 )
 from edge.app.orders.service import BACK_OFFICE, Replayable, allow
-from edge.app.problems import ApiError
 from edge.domain.drawer import check_entry, expected_cash
 from edge.domain.errors import Conflict, InvalidInput
 from edge.domain.order import check_action
@@ -64,13 +63,19 @@ def take_payment(
         allow(actor, check_action(order, "pay"), None)
         ticket.writable_day(tx, edge, order)
         taken = _tender(data, ticket.retotal(tx.conn, order).balance_minor)
-        session = till(tx.conn) if data.tender == "cash" else None
+        session = require_open_session(tx.conn) if data.tender == "cash" else None
         payment = Payment(
-            id=payment_id, order_id=order.id, tender=data.tender,
-            amount_minor=taken.amount_minor, tip_minor=taken.tip_minor,
-            tendered_minor=taken.tendered_minor, change_minor=taken.change_minor,
-            drawer_session_id=session.id if session else None, reference=data.reference,
-            taken_by=actor.employee_id, device_id=actor.device_id or BACK_OFFICE,
+            id=payment_id,
+            order_id=order.id,
+            tender=data.tender,
+            amount_minor=taken.amount_minor,
+            tip_minor=taken.tip_minor,
+            tendered_minor=taken.tendered_minor,
+            change_minor=taken.change_minor,
+            drawer_session_id=session.id if session else None,
+            reference=data.reference,
+            taken_by=actor.employee_id,
+            device_id=actor.device_id or BACK_OFFICE,
             taken_at_ms=tx.at_ms,
         )
         tx.put(edge.day_doc(order.business_day), "payments", payment)
@@ -78,11 +83,22 @@ def take_payment(
             # The tip stays in the till with the sale; the change went back to the customer.
             cash_in = taken.amount_minor + taken.tip_minor
             cash_entry(tx, edge, actor, session, "sale", cash_in, payment.id, None)
-        detail = {"payment_id": payment.id, "tender": payment.tender,
-                  "amount_minor": payment.amount_minor, "tip_minor": payment.tip_minor}
-        order = ticket.record(tx, edge, actor, order, "payment_taken", detail=detail,
-                              pending_paid_minor=payment.amount_minor,
-                              pending_tip_minor=payment.tip_minor)
+        detail = {
+            "payment_id": payment.id,
+            "tender": payment.tender,
+            "amount_minor": payment.amount_minor,
+            "tip_minor": payment.tip_minor,
+        }
+        order = ticket.record(
+            tx,
+            edge,
+            actor,
+            order,
+            "payment_taken",
+            detail=detail,
+            pending_paid_minor=payment.amount_minor,
+            pending_tip_minor=payment.tip_minor,
+        )
         return PaymentResult(payment=payment, order=order, change_minor=payment.change_minor), False
 
     return Replayable(run)
@@ -102,16 +118,19 @@ def _stored(conn: apsw.Connection, payment_id: str, order_id: str) -> PaymentRes
 def _check_tender_fields(data: PaymentCreate) -> None:
     if data.tender == "cash":
         if data.tendered_minor is None:
-            raise InvalidInput("cash needs tendered_minor: the cash handed over",
-                               field="tendered_minor")
+            raise InvalidInput(
+                "cash needs tendered_minor: the cash handed over", field="tendered_minor"
+            )
         if data.amount_minor is not None:
             raise InvalidInput("cash takes tendered_minor, not amount_minor", field="amount_minor")
         return
     if data.amount_minor is None:
         raise InvalidInput(f"a {data.tender} payment needs amount_minor", field="amount_minor")
     if data.tendered_minor is not None:
-        raise InvalidInput(f"a {data.tender} payment takes amount_minor, not tendered_minor",
-                           field="tendered_minor")
+        raise InvalidInput(
+            f"a {data.tender} payment takes amount_minor, not tendered_minor",
+            field="tendered_minor",
+        )
 
 
 def _tender(data: PaymentCreate, balance_minor: int) -> TenderResult:
@@ -123,30 +142,29 @@ def _tender(data: PaymentCreate, balance_minor: int) -> TenderResult:
     return take(balance_minor, data.amount_minor, data.tip_minor)
 
 
-def till(conn: apsw.Connection) -> DrawerSession:
-    session = open_session(conn)
-    if session is None:
-        raise ApiError(
-            409, "drawer-closed",
-            "No till is open for cash: open the drawer with a counted float first"
-            " (POST /api/v1/drawer/sessions), or take the payment by card.",
-        )
-    return session
-
-
 def cash_entry(
-    tx: WriteTx, edge: Edge, actor: Actor, session: DrawerSession, kind: DrawerEntryKind,
-    amount_minor: int, reference: str, approved_by: str | None,
+    tx: WriteTx,
+    edge: Edge,
+    actor: Actor,
+    session: DrawerSession,
+    kind: DrawerEntryKind,
+    amount_minor: int,
+    reference: str,
+    approved_by: str | None,
 ) -> DrawerEntry:
     """Record cash into or out of the till, in the day document of the day it happens."""
     check_entry(kind, amount_minor, None)
     entry = DrawerEntry(
-        id=uuid7(), session_id=session.id, kind=kind, amount_minor=amount_minor,
-        reference=reference, by=actor.employee_id, approved_by=approved_by, at_ms=tx.at_ms,
+        id=uuid7(),
+        session_id=session.id,
+        kind=kind,
+        amount_minor=amount_minor,
+        reference=reference,
+        by=actor.employee_id,
+        approved_by=approved_by,
+        at_ms=tx.at_ms,
     )
-    day = edge.open_day(tx.conn, tx.at_ms, edge.settings(tx.conn))
-    tx.put(edge.day_doc(day), "drawer_entries", entry)
-    tx.publish(f"drawer.{kind}", msgspec.to_builtins(entry))
+    append_entry(tx, edge, entry)
     return entry
 
 

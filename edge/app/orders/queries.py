@@ -136,7 +136,9 @@ def catalog_for(conn: apsw.Connection, item_ids: Iterable[str]) -> Catalog:
     """The items asked for (those that exist) with their groups, categories and tax rates."""
     items = _by_ids(conn, "items", item_ids, Item)
     groups = _by_ids(
-        conn, "modifier_groups", (g for i in items.values() for g in i.modifier_group_ids),
+        conn,
+        "modifier_groups",
+        (g for i in items.values() for g in i.modifier_group_ids),
         ModifierGroup,
     )
     categories = _by_ids(conn, "categories", (i.category_id for i in items.values()), Category)
@@ -151,9 +153,7 @@ def item_categories(conn: apsw.Connection, item_ids: Iterable[str]) -> dict[str,
     wanted = list(dict.fromkeys(item_ids))
     if not wanted:
         return {}
-    rows = conn.execute(
-        f"SELECT id, category_id FROM items WHERE id IN ({_marks(wanted)})", wanted
-    )
+    rows = conn.execute(f"SELECT id, category_id FROM items WHERE id IN ({_marks(wanted)})", wanted)
     return {str(item_id): str(category_id) for item_id, category_id in rows}
 
 

@@ -23,8 +23,9 @@ import msgspec
 from edge.app.audit import audit
 from edge.app.auth.principal import Actor
 from edge.app.context import Edge, is_sealed
+from edge.app.drawer.till import require_open_session
 from edge.app.orders import queries, ticket
-from edge.app.orders.payments import cash_available, cash_entry, till
+from edge.app.orders.payments import cash_available, cash_entry
 from edge.app.orders.schemas import OrderVoid, RefundCreate, RefundResult
 from edge.app.orders.service import BACK_OFFICE, OrderCommand, Replayable, allow
 from edge.domain.drawer import check_entry
@@ -52,20 +53,49 @@ def refund_payment(
         approver_id = allow(actor, check_action(order, "refund"), approver)
         amount = check_refund(data.amount_minor, _refundable(tx.conn, order, data.payment_id))
         given = _refund_entry(
-            tx, edge, actor, order, refund_id, data.payment_id, data.tender, amount,
-            data.reason, approver_id,
+            tx,
+            edge,
+            actor,
+            order,
+            refund_id,
+            data.payment_id,
+            data.tender,
+            amount,
+            data.reason,
+            approver_id,
         )
-        detail = {"refund_id": refund_id, "payment_id": data.payment_id, "tender": data.tender,
-                  "amount_minor": amount, "reason": data.reason}
+        detail = {
+            "refund_id": refund_id,
+            "payment_id": data.payment_id,
+            "tender": data.tender,
+            "amount_minor": amount,
+            "reason": data.reason,
+        }
         if is_sealed(tx.conn, edge.day_doc(order.business_day)):
             # A sealed day never changes: the order keeps the figures its day closed with, and
             # the refund (in today's document) is on today's Z report.
-            audit(tx, edge, actor, "order.refunded", "order", order.id,
-                  approved_by=approver_id, detail={"number": order.number, **detail})
+            audit(
+                tx,
+                edge,
+                actor,
+                "order.refunded",
+                "order",
+                order.id,
+                approved_by=approver_id,
+                detail={"number": order.number, **detail},
+            )
             tx.publish("order.refunded", msgspec.to_builtins(order))
         else:
-            order = ticket.record(tx, edge, actor, order, "refunded", approved_by=approver_id,
-                                  detail=detail, pending_paid_minor=-amount)
+            order = ticket.record(
+                tx,
+                edge,
+                actor,
+                order,
+                "refunded",
+                approved_by=approver_id,
+                detail=detail,
+                pending_paid_minor=-amount,
+            )
         return RefundResult(refund=given, order=order), False
 
     return Replayable(run)
@@ -81,22 +111,37 @@ def _refundable(conn: apsw.Connection, order: Order, payment_id: str | None) -> 
 
 
 def _refund_entry(
-    tx: WriteTx, edge: Edge, actor: Actor, order: Order, refund_id: str,
-    payment_id: str | None, tender: Tender, amount_minor: int, reason: str,
-    approved_by: str | None, cash_out_minor: int = 0,
+    tx: WriteTx,
+    edge: Edge,
+    actor: Actor,
+    order: Order,
+    refund_id: str,
+    payment_id: str | None,
+    tender: Tender,
+    amount_minor: int,
+    reason: str,
+    approved_by: str | None,
+    cash_out_minor: int = 0,
 ) -> Refund:
     """Put one refund (and the cash leaving the till); ``cash_out_minor`` is this command's
     earlier cash refunds, which the projections do not show yet."""
-    session = till(tx.conn) if tender == "cash" else None
+    session = require_open_session(tx.conn) if tender == "cash" else None
     if session is not None:
         available = cash_available(tx.conn, session) - cash_out_minor
         check_entry("refund", amount_minor, None, available_minor=available)
         cash_entry(tx, edge, actor, session, "refund", amount_minor, refund_id, approved_by)
     given = Refund(
-        id=refund_id, order_id=order.id, payment_id=payment_id, tender=tender,
-        amount_minor=amount_minor, reason=reason, drawer_session_id=session.id if session else None,
-        approved_by=approved_by, taken_by=actor.employee_id,
-        device_id=actor.device_id or BACK_OFFICE, taken_at_ms=tx.at_ms,
+        id=refund_id,
+        order_id=order.id,
+        payment_id=payment_id,
+        tender=tender,
+        amount_minor=amount_minor,
+        reason=reason,
+        drawer_session_id=session.id if session else None,
+        approved_by=approved_by,
+        taken_by=actor.employee_id,
+        device_id=actor.device_id or BACK_OFFICE,
+        taken_at_ms=tx.at_ms,
     )
     day = order.business_day
     if is_sealed(tx.conn, edge.day_doc(day)):
@@ -130,7 +175,13 @@ def void_order(
         )
         detail = {"reason": data.reason, "refund_ids": [r.id for r in returned]}
         return ticket.record(
-            tx, edge, actor, order, "voided", approved_by=approver_id, detail=detail,
+            tx,
+            edge,
+            actor,
+            order,
+            "voided",
+            approved_by=approver_id,
+            detail=detail,
             pending_paid_minor=-sum(r.amount_minor for r in returned),
         )
 
@@ -151,8 +202,17 @@ def _return_part_payments(
         if amount <= 0:
             continue
         given = _refund_entry(
-            tx, edge, actor, order, uuid7(), payment.id, payment.tender, amount,
-            f"order voided: {reason}", approved_by, cash_out_minor,
+            tx,
+            edge,
+            actor,
+            order,
+            uuid7(),
+            payment.id,
+            payment.tender,
+            amount,
+            f"order voided: {reason}",
+            approved_by,
+            cash_out_minor,
         )
         returned.append(given)
         left_minor -= amount

@@ -107,7 +107,8 @@ async def add_lines(request: Req, order_id: str, data: LinesAdd) -> Order:
 
 
 @post(
-    "/orders/{order_id:str}/lines/{line_id:str}/void", guards=[requires(ORDER_EDIT)],
+    "/orders/{order_id:str}/lines/{line_id:str}/void",
+    guards=[requires(ORDER_EDIT)],
     status_code=200,
 )
 async def void_line(request: Req, order_id: str, line_id: str, data: LineVoid) -> Order:
@@ -130,7 +131,8 @@ async def apply_discount(request: Req, order_id: str, data: DiscountApply) -> Or
 
 
 @delete(
-    "/orders/{order_id:str}/discounts/{applied_id:str}", guards=[requires(ORDER_DISCOUNT)],
+    "/orders/{order_id:str}/discounts/{applied_id:str}",
+    guards=[requires(ORDER_DISCOUNT)],
     status_code=200,
 )
 async def remove_discount(request: Req, order_id: str, applied_id: str) -> Order:
@@ -206,9 +208,20 @@ async def close_order(request: Req, order_id: str) -> Order:
 router = Router(
     path="/api/v1",
     route_handlers=[
-        create_order, list_orders, get_order, add_lines, void_line, apply_discount,
-        remove_discount, update_order, send_order, take_payment, refund, void_order,
-        reopen_order, close_order,
+        create_order,
+        list_orders,
+        get_order,
+        add_lines,
+        void_line,
+        apply_discount,
+        remove_discount,
+        update_order,
+        send_order,
+        take_payment,
+        refund,
+        void_order,
+        reopen_order,
+        close_order,
     ],
     tags=["orders"],
 )

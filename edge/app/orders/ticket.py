@@ -132,8 +132,15 @@ def record(
     day = writable_day(tx, edge, order)
     tx.put(edge.day_doc(day), "orders", order)
     audit(
-        tx, edge, actor, f"order.{event}", "order", order.id, day=day,
-        approved_by=approved_by, detail={"number": order.number, **(detail or {})},
+        tx,
+        edge,
+        actor,
+        f"order.{event}",
+        "order",
+        order.id,
+        day=day,
+        approved_by=approved_by,
+        detail={"number": order.number, **(detail or {})},
     )
     tx.publish(f"order.{event}", msgspec.to_builtins(order))
     return order
