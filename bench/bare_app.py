@@ -1,7 +1,8 @@
 """The HTTP reference: a bare Litestar + uvicorn app doing a sale's two writes, nothing else.
 
-``POST /orders`` inserts an order and its lines, ``POST /orders/{id}/payments`` inserts a cash
-payment, each in one ``BEGIN IMMEDIATE`` transaction through the same SQL as ``bench.raw_sale``.
+``POST /sales`` inserts an order, its lines and its cash payment in one ``BEGIN IMMEDIATE``
+transaction through the same SQL as ``bench.raw_sale`` (the quick-service sale); ``POST /orders``
+and ``POST /orders/{id}/payments`` do the same in two requests (the table-service sale).
 No auth, no documents, no rules, no audit. Sync handlers run on Litestar's thread pool and take
 turns on one apsw connection behind a lock (used by two threads at once, apsw raises
 ``ThreadingViolationError``).
@@ -54,6 +55,18 @@ class BarePayment(msgspec.Struct):
     tendered_minor: int | None = None
 
 
+class BareSale(msgspec.Struct):
+    """The quick-service body: lines and the tenders taken with them."""
+
+    lines: list[BareLine]
+    payments: list[BarePayment]
+
+
+class BareSaleResult(msgspec.Struct):
+    order: Order
+    payments: list[Payment]
+
+
 class Writer:
     """The one writer connection, used by one pool thread at a time.
 
@@ -93,6 +106,17 @@ def pay(request: Request[Any, Any, Any], order_id: str, data: BarePayment) -> Pa
         return insert_payment(conn, order_id, amount)
 
 
+@post("/sales", sync_to_thread=True)
+def sell(request: Request[Any, Any, Any], data: BareSale) -> BareSaleResult:
+    """Insert the order, its lines and its payments in one transaction."""
+    lines = [(ln.item_id, "Item", PRICE_MINOR, ln.quantity) for ln in data.lines]
+    with _writer(request).transaction() as conn:
+        order = insert_order(conn, lines)
+        total = order.totals.total_minor
+        payments = [insert_payment(conn, order.id, total) for _ in data.payments]
+    return BareSaleResult(order=order, payments=payments)
+
+
 @get("/health")
 async def health() -> dict[str, str]:
     """Answers once the app serves."""
@@ -102,7 +126,7 @@ async def health() -> dict[str, str]:
 def create_app(path: Path) -> Litestar:
     """The bare app over the store file at ``path``."""
     return Litestar(
-        route_handlers=[create_order, pay, health],
+        route_handlers=[create_order, pay, sell, health],
         state=State({"writer": Writer(path)}),
     )
 

@@ -1,22 +1,20 @@
 """The edge's sale, measured in process (service layer and single writer) and over HTTP.
 
 A sale is the demo café's order of three lines (a Latte Regular with oat milk, two Croissants, an
-Espresso) paid exactly in cash into the open till. The service layer offers two commands, so a
-sale is two writer calls:
+Espresso) paid in cash into the open till. Edge figures:
 
-* ``create_order`` (prices the lines from the catalog, numbers the order, audits), then
-* ``take_payment`` (cash into the open till session: payment, drawer entry, order re-recorded
-  as paid, audit).
+* "sale" (judged): the quick-service sale, one writer command (``orders.sale.open_order`` with
+  its payment: prices the lines, numbers the order, takes the cash into the till, audits), one
+  commit; over HTTP one ``POST /api/v1/orders`` carrying its payment;
+* "two_step": the table-service flow a tablet follows, ``create_order`` then ``take_payment``,
+  each awaiting its commit (two commits per lone sale); over HTTP two requests;
+* "write_path": no sale at all but the floor under one: a single command putting the same priced
+  order, a payment and an audit entry, with no rules, reads or repricing. Its distance to raw is
+  what the document write path costs; the rest is the service layer's.
 
-They cannot run as ONE command: a command's writes reach the projections only after it returns,
-and ``take_payment`` reads the order from the projections. The sale is therefore measured as the
-tablet does it, each call awaiting its commit ("sequential", two commits per lone sale), and
-with both calls queued at once ("pipelined": the payment carries the order's id, minted up front,
-and the exact total, and the writer usually takes both into one commit).
-
-A third edge figure, "write_path", is no sale at all but the floor under one: a single command
-putting the same priced order, a payment and an audit entry, with no rules, reads or repricing.
-Its distance to raw is what the document write path costs; the rest is the service layer's.
+The raw reference writes the sale's business rows (order, three lines, payment) in one
+transaction; the bare HTTP reference does the same behind ``POST /sales`` (and in two requests
+for the two-step flow).
 """
 
 from __future__ import annotations
@@ -42,6 +40,7 @@ from edge.app.context import Edge
 from edge.app.drawer.service import open_drawer
 from edge.app.orders.payments import take_payment
 from edge.app.orders.queries import next_number
+from edge.app.orders.sale import open_order
 from edge.app.orders.schemas import OrderCreate, PaymentCreate
 from edge.app.orders.service import create_order
 from edge.store.ids import uuid7
@@ -50,10 +49,11 @@ from shared.schemas.documents import Item, ModifierGroup, Order, Payment
 from tests.support.server import CASHIER_PIN, EdgeServer, pair_tablet, running_edge
 
 FLOAT_COUNTS = {"1000": 5, "500": 4}  # £70 in the till to start
+TENDERED = 2000  # a £20 note for every sale: the till gives change
 TABLET = "bench-tablet"
 WRITERS = 10
 WRITERS_NAME = "ten_writers"
-MODES = ("sequential", "pipelined", "write_path")
+MODES = ("sale", "two_step", "write_path")
 
 
 def sale_lines(items: list[Item], groups: list[ModifierGroup]) -> list[dict[str, Any]]:
@@ -84,7 +84,7 @@ class EdgeSale:
         self.actor = Actor(employee_id=row[0], role="owner", name=row[1], device_id=TABLET)
         self.lines = sale_lines(list_all(conn, ITEMS), list_all(conn, MODIFIER_GROUPS))
         self.edge.store.writer.call(open_drawer(self.edge, self.actor, FLOAT_COUNTS))
-        self.template = self.sell_sequential()
+        self.template = self.sell()
         self.total_minor = self.template.totals.total_minor
 
     def close(self) -> None:
@@ -94,25 +94,24 @@ class EdgeSale:
         data = msgspec.convert({"lines": self.lines, "id": order_id}, OrderCreate)
         return create_order(self.edge, self.actor, data)
 
+    def sell(self) -> Order:
+        """The quick-service sale: one command rings the order up and takes the cash."""
+        data = msgspec.convert(
+            {"lines": self.lines, "payments": [{"tender": "cash", "tendered_minor": TENDERED}]},
+            OrderCreate,
+        )
+        return self.edge.store.writer.call(open_order(self.edge, self.actor, data))
+
     def _payment(self, order_id: str, total_minor: int) -> Callable[..., object]:
         data = PaymentCreate(tender="cash", tendered_minor=total_minor)
         return take_payment(self.edge, self.actor, order_id, data)
 
-    def sell_sequential(self) -> Order:
-        """Create, await the commit, pay, await the commit: what a tablet does."""
+    def sell_two_step(self) -> Order:
+        """Create, await the commit, pay, await the commit: what a table-service tablet does."""
         writer = self.edge.store.writer
         order = writer.call(self._order())
         writer.call(self._payment(order.id, order.totals.total_minor))
         return order
-
-    def sell_pipelined(self) -> None:
-        """Queue the create and the payment together, then await both."""
-        writer = self.edge.store.writer
-        order_id = uuid7()
-        created = writer.submit(self._order(order_id))
-        paid = writer.submit(self._payment(order_id, self.total_minor))
-        created.result()
-        paid.result()
 
     def sell_write_path(self) -> None:
         """The floor: one command puts the priced order, a payment and an audit entry, no rules."""
@@ -150,10 +149,10 @@ class EdgeSale:
 
 
 def measure(sale: EdgeSale, mode: str, threads: int, count: int, seconds: float) -> Summary:
-    """One run of ``count`` sales (sequential or pipelined) from ``threads`` threads."""
+    """One run of ``count`` sales (one of ``MODES``) from ``threads`` threads."""
     sell: Sell = {
-        "sequential": sale.sell_sequential,
-        "pipelined": sale.sell_pipelined,
+        "sale": sale.sell,
+        "two_step": sale.sell_two_step,
         "write_path": sale.sell_write_path,
     }[mode]
     before = sale.commits()
@@ -191,7 +190,7 @@ def run_edge(
     sale = EdgeSale(data_dir)
     try:
         for _ in range(warmup):
-            sale.sell_sequential()
+            sale.sell()
         return measure(sale, mode, threads, count, seconds)
     finally:
         sale.close()
@@ -200,8 +199,8 @@ def run_edge(
 def in_process(count: int, rounds: int, seconds: float, warmup: int) -> dict[str, Summary]:
     """Raw and edge, lone and under 10 writers, interleaved round by round; medians of rounds.
 
-    Keys are ``{lone|ten_writers}/{raw|sequential|pipelined}``. Every run starts on a fresh store
-    (its sales fill one business day), so no run pays for the days of the runs before it.
+    Keys are ``{lone|ten_writers}/{raw|sale|two_step|write_path}``. Every run starts on a fresh
+    store (its sales fill one business day), so no run pays for the days of the runs before it.
     """
     runs: dict[str, list[Summary]] = {}
     with tempfile.TemporaryDirectory(prefix="fynlo-bench-") as tmp:
@@ -221,36 +220,45 @@ def over_http(
 ) -> dict[str, Summary]:
     """The bare app and a real ``fynlo-edge serve`` under the same load, interleaved by round.
 
-    Each round starts both servers on fresh stores. Keys are ``bare`` and ``edge``: medians of
-    rounds, plus the count of failed sales.
+    Each round starts both servers on fresh stores. Keys are ``bare`` and ``edge`` (the
+    one-request sale) and ``bare/two_step`` and ``edge/two_step`` (order, then payment): medians
+    of rounds, plus the count of failed sales.
     """
-    runs: dict[str, list[Summary]] = {"bare": [], "edge": []}
-    errors = {"bare": 0, "edge": 0}
+    runs: dict[str, list[Summary]] = {}
+    errors: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="fynlo-bench-http-") as tmp:
         for n in range(rounds):
             root = Path(tmp) / f"round-{n}"
             with running_bare(root / "bare") as bare_url, running_edge(root / "edge") as server:
-                edge_spec = _edge_spec(server, sales, seconds, warmup) | {"client": client}
-                bare_spec = edge_spec | {
-                    "url": bare_url,
-                    "headers": {},
-                    "order_path": "/orders",
-                    "payment_path": "/orders/{id}/payments",
-                }
-                for name, spec in (("bare", bare_spec), ("edge", edge_spec)):
-                    result = generate(spec)
-                    if not result["sales"]:
-                        raise RuntimeError(f"{name}: no sale went through: {result['first_error']}")
-                    errors[name] += int(result["errors"])
-                    runs[name].append({k: v for k, v in result.items() if k in _FIGURES})
-    return {name: {**combine(values), "errors": errors[name]} for name, values in runs.items()}
+                edge_specs = _edge_specs(server, sales, seconds, warmup, client)
+                for flow, edge_spec in edge_specs.items():
+                    bare_spec = edge_spec | {"url": bare_url, "headers": {}} | _BARE_PATHS[flow]
+                    for name, spec in (("bare", bare_spec), ("edge", edge_spec)):
+                        key = name if flow == "sale" else f"{name}/{flow}"
+                        result = generate(spec)
+                        if not result["sales"]:
+                            failure = result["first_error"]
+                            raise RuntimeError(f"{key}: no sale went through: {failure}")
+                        errors[key] = errors.get(key, 0) + int(result["errors"])
+                        runs.setdefault(key, []).append(
+                            {k: v for k, v in result.items() if k in _FIGURES}
+                        )
+    return {key: {**combine(values), "errors": errors[key]} for key, values in runs.items()}
+
+
+_BARE_PATHS: dict[str, dict[str, str | None]] = {
+    "sale": {"order_path": "/sales", "payment_path": None},
+    "two_step": {"order_path": "/orders", "payment_path": "/orders/{id}/payments"},
+}
 
 
 _FIGURES = ("sales", "seconds", "sales_per_s", "p50_ms", "p99_ms")
 
 
-def _edge_spec(server: EdgeServer, sales: int, seconds: float, warmup: int) -> dict[str, Any]:
-    """Pair a till, log the cashier in, open the drawer, read the menu: the load's spec."""
+def _edge_specs(
+    server: EdgeServer, sales: int, seconds: float, warmup: int, client: str
+) -> dict[str, dict[str, Any]]:
+    """Pair a till, log the cashier in, open the drawer, read the menu: each flow's load spec."""
     tablet = pair_tablet(server, "bench till")
     try:
         tablet.login(CASHIER_PIN)
@@ -261,15 +269,25 @@ def _edge_spec(server: EdgeServer, sales: int, seconds: float, warmup: int) -> d
         headers = tablet.headers()
     finally:
         tablet.close()
-    return {
+    lines = sale_lines(catalog.items, catalog.modifier_groups)
+    common = {
         "url": server.url,
         "headers": headers,
         "clients": WRITERS,
         "sales": sales,
         "seconds": seconds,
         "warmup": warmup,
+        "client": client,
         "order_path": "/api/v1/orders",
-        "order_body": {"id": "$uuid", "lines": sale_lines(catalog.items, catalog.modifier_groups)},
-        "payment_path": "/api/v1/orders/{id}/payments",
-        "payment_body": {"id": "$uuid", "tender": "cash", "tendered_minor": "$total"},
+    }
+    cash = {"id": "$uuid", "tender": "cash", "tendered_minor": TENDERED}
+    return {
+        "sale": common
+        | {"order_body": {"id": "$uuid", "lines": lines, "payments": [cash]}, "payment_path": None},
+        "two_step": common
+        | {
+            "order_body": {"id": "$uuid", "lines": lines},
+            "payment_path": "/api/v1/orders/{id}/payments",
+            "payment_body": {"id": "$uuid", "tender": "cash", "tendered_minor": "$total"},
+        },
     }

@@ -1,7 +1,8 @@
 """HTTP load generator: concurrent clients selling through an API, in a process of its own.
 
-A sale is two requests: ``POST order_path`` with the order body, then ``POST payment_path`` (its
-``{id}`` replaced by the new order's id) with the payment body. In bodies the string ``"$uuid"``
+A sale is one request, ``POST order_path`` with an order body that carries its payments, or two:
+the order, then ``POST payment_path`` (its ``{id}`` replaced by the new order's id) with the
+payment body. In bodies the string ``"$uuid"``
 becomes a fresh UUIDv7 (ids born on the tablet) and ``"$total"`` the order's ``total_minor``.
 Loopback only; bounded by a sale count and a time limit. Reads a JSON spec on stdin, prints one
 JSON result line on stdout:
@@ -128,11 +129,17 @@ class Load:
         self.first_error = ""
 
     async def sale(self, client: Http1 | HttpxClient) -> bool:
-        """One order and its payment; False (and the error noted) when a request fails."""
+        """One sale; False (and the error noted) when a request fails.
+
+        With a ``payment_path`` the sale is two requests (order, then its payment); without one,
+        the order body carries its payments and the sale is that one request.
+        """
         spec = self.spec
         status, order = await client.post(spec["order_path"], fill(spec["order_body"]))
         if status >= 300:
             return self._failed(spec["order_path"], status, order)
+        if not spec.get("payment_path"):
+            return True
         path = spec["payment_path"].replace("{id}", order["id"])
         body = fill(spec["payment_body"], order["totals"]["total_minor"])
         status, payment = await client.post(path, body)

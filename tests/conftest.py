@@ -1,20 +1,30 @@
-"""Shared fixtures: a demo store served by a real fynlo-edge process, and logged-in tablets."""
+"""Shared fixtures: a demo store served by a real fynlo-edge process, and logged-in tablets.
+
+Each role's tablet is paired and logged in once per module and shared by the module's tests (a PIN
+login costs an Argon2 check). A test that locks out, revokes or otherwise spends a device pairs its
+own with `pair_tablet` or `logged_in`; those are closed after the test.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.catalog import Menu, read_menu
+from tests.support.drawer import open_till
 from tests.support.server import (
     CASHIER_PIN,
+    KITCHEN_PIN,
     MANAGER_PIN,
     OPEN_TABLETS,
     OWNER_PIN,
+    SERVER_PIN,
     EdgeServer,
     Tablet,
-    pair_tablet,
+    logged_in,
     running_edge,
 )
 
@@ -34,26 +44,49 @@ def edge_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer
         yield server
 
 
-def _tablet(server: EdgeServer, pin: str, name: str) -> Iterator[Tablet]:
-    tablet = pair_tablet(server, name)
-    tablet.login(pin)
+def _module_tablet(server: EdgeServer, pin: str, name: str) -> Iterator[Tablet]:
+    tablet = logged_in(server, pin, name, per_test=False)
     yield tablet
     tablet.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def owner(edge_server: EdgeServer) -> Iterator[Tablet]:
-    yield from _tablet(edge_server, OWNER_PIN, "owner tablet")
+    yield from _module_tablet(edge_server, OWNER_PIN, "owner tablet")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def manager(edge_server: EdgeServer) -> Iterator[Tablet]:
-    yield from _tablet(edge_server, MANAGER_PIN, "manager tablet")
+    yield from _module_tablet(edge_server, MANAGER_PIN, "manager tablet")
+
+
+@pytest.fixture(scope="module")
+def cashier(edge_server: EdgeServer) -> Iterator[Tablet]:
+    yield from _module_tablet(edge_server, CASHIER_PIN, "till 1")
+
+
+@pytest.fixture(scope="module")
+def waiter(edge_server: EdgeServer) -> Iterator[Tablet]:
+    """A server (waiting staff): takes orders but has no till."""
+    yield from _module_tablet(edge_server, SERVER_PIN, "floor tablet")
+
+
+@pytest.fixture(scope="module")
+def kitchen(edge_server: EdgeServer) -> Iterator[Tablet]:
+    """The kitchen screen: reads orders but rings nothing up."""
+    yield from _module_tablet(edge_server, KITCHEN_PIN, "kitchen screen")
 
 
 @pytest.fixture
-def cashier(edge_server: EdgeServer) -> Iterator[Tablet]:
-    yield from _tablet(edge_server, CASHIER_PIN, "till 1")
+def menu(cashier: Tablet) -> Menu:
+    """The catalog as the cashier's tablet reads it at the start of the test."""
+    return read_menu(cashier)
+
+
+@pytest.fixture
+def till(manager: Tablet) -> dict[str, Any]:
+    """The open till session of the main drawer (opened with £50 when none is)."""
+    return open_till(manager)
 
 
 @pytest.fixture

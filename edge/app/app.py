@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from edge.app import ops
 from edge.app.auth.principal import TokenAuth
 from edge.app.auth.routes import router as auth_router
+from edge.app.bodies import StrictRequest
 from edge.app.context import Edge
 from edge.app.problems import EXCEPTION_HANDLERS
 
@@ -58,6 +59,8 @@ def create_app(edge: Edge) -> Litestar:
         middleware=[DefineMiddleware(TokenAuth, exclude=["^/schema", "^/health", "^/metrics"])],
         after_request=ops.count_response,
         request_max_body_size=edge.config.max_body_bytes,
+        # Every JSON body is decoded strictly into its Struct: "2" and 2.0 are no quantity.
+        request_class=StrictRequest,
         openapi_config=OpenAPIConfig(
             title="Fynlo edge API",
             version="1",

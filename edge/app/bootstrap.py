@@ -57,7 +57,7 @@ def _first_owner(tx: WriteTx, edge: Edge, owner_id: str, pin: str) -> None:
 
 def open_edge(config: EdgeConfig, identity: tuple[str, str] | None = None) -> Edge:
     """Start the store of ``config.data_dir`` and build the process context around it."""
-    hub = Hub()
+    hub = Hub(config.ws_queue)
     store = Store(config.data_dir, on_commit=hub.publish_threadsafe)
     store.start()
     if identity is not None:

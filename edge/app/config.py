@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from edge.app.hub import MAX_QUEUED
+
 
 @dataclass(frozen=True)
 class EdgeConfig:
@@ -21,6 +23,7 @@ class EdgeConfig:
     lockout_window_s: int = 5 * 60
     pairing_code_ttl_s: int = 10 * 60
     log_level: str = "INFO"
+    ws_queue: int = MAX_QUEUED  # events a tablet may fall behind before it must resync
 
     @classmethod
     def load(cls, data_dir: Path, env: dict[str, str] | None = None, **flags: object) -> EdgeConfig:

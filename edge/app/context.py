@@ -11,6 +11,7 @@ import msgspec
 from edge.app.config import EdgeConfig
 from edge.app.hub import Hub
 from edge.domain.business_day import business_day, next_day
+from edge.store.memo import memoised
 from edge.store.store import Store
 from shared.schemas.documents import StoreSettings, day_doc, settings_doc
 
@@ -35,7 +36,10 @@ class Edge:
         return day_doc(self.store_id, day)
 
     def settings(self, conn: apsw.Connection) -> StoreSettings:
-        """The store's settings as projected from its settings document."""
+        """The store's settings as projected from its settings document (memoised in the writer)."""
+        return memoised(conn, "settings", self.settings_doc, lambda: self._read_settings(conn))
+
+    def _read_settings(self, conn: apsw.Connection) -> StoreSettings:
         rows = conn.execute(
             "SELECT key, value FROM doc_values WHERE doc_id = ? AND collection = 'settings'",
             (self.settings_doc,),
@@ -52,6 +56,11 @@ class Edge:
 
 
 def is_sealed(conn: apsw.Connection, doc_id: str) -> bool:
+    """Whether a day's Z report has sealed its document (memoised in the writer)."""
+    return memoised(conn, "seal", doc_id, lambda: _read_sealed(conn, doc_id))
+
+
+def _read_sealed(conn: apsw.Connection, doc_id: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM doc_values WHERE doc_id = ? AND collection = 'seal' AND key = 'seal'",
         (doc_id,),

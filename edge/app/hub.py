@@ -1,4 +1,10 @@
-"""The WebSocket hub: fans committed order and drawer events out to connected tablets."""
+"""The WebSocket hub: fans committed order and drawer events out to connected tablets.
+
+A tablet that falls ``max_queued`` events behind (a stalled socket, a sleeping screen) is dropped
+rather than slowing every other tablet or holding events without bound: its queue is emptied, it
+gets one final ``resync`` message, and the socket handler closes it with ``RESYNC_CLOSE_CODE`` so
+the tablet reconnects and reloads its view over HTTP.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +12,54 @@ import asyncio
 from typing import Any
 
 MAX_QUEUED = 1000  # a tablet this far behind is dropped and reconnects for a fresh view
+RESYNC = "resync"
+RESYNC_CLOSE_CODE = 4000  # application-defined: "reload your view", not "server overloaded"
+
+
+class Subscription:
+    """One tablet's events not yet sent; ``dropped`` once it fell too far behind to catch up."""
+
+    def __init__(self, max_queued: int) -> None:
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(max_queued)
+        self.dropped = False
+
+    async def next(self) -> dict[str, Any]:
+        """The next event; after a drop, the one ``resync`` message (nothing follows it)."""
+        return await self.events.get()
+
+    def drop(self, resync: dict[str, Any]) -> None:
+        """Replace what is queued by ``resync``: stale events are useless to a reloading tablet."""
+        self.dropped = True
+        while not self.events.empty():
+            self.events.get_nowait()
+        # Queued, not flagged alone, so a handler already waiting on next() wakes up for it.
+        self.events.put_nowait(resync)
 
 
 class Hub:
     """Subscribers get every event published after a commit, in commit order."""
 
-    def __init__(self) -> None:
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+    def __init__(self, max_queued: int = MAX_QUEUED) -> None:
+        if max_queued < 1:
+            # asyncio.Queue(0) is unbounded: refuse rather than silently never drop anyone.
+            raise ValueError(f"the WebSocket queue bound must be at least 1, not {max_queued}")
+        self.max_queued = max_queued
+        self._subscribers: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.published = 0
+        self.dropped = 0
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_QUEUED)
-        self._subscribers.add(queue)
-        return queue
+    def subscribe(self) -> Subscription:
+        """A new subscription that hears every event published from now on."""
+        subscription = Subscription(self.max_queued)
+        self._subscribers.add(subscription)
+        return subscription
 
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        self._subscribers.discard(queue)
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
 
     @property
     def connections(self) -> int:
@@ -40,8 +74,14 @@ class Hub:
         for topic, payload in events:
             self.published += 1
             message = {"type": topic, "data": payload}
-            for queue in list(self._subscribers):
+            for subscription in list(self._subscribers):
                 try:
-                    queue.put_nowait(message)
+                    subscription.events.put_nowait(message)
                 except asyncio.QueueFull:
-                    self._subscribers.discard(queue)
+                    self._drop(subscription)
+
+    def _drop(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+        self.dropped += 1
+        reason = f"more than {self.max_queued} events behind; reload the view"
+        subscription.drop({"type": RESYNC, "data": {"reason": reason}})

@@ -11,6 +11,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from edge.app.auth.principal import Actor
 from edge.app.context import Edge
+from edge.app.hub import RESYNC, RESYNC_CLOSE_CODE
 
 HTTP_RESPONSES: Counter[int] = Counter()
 
@@ -49,6 +50,8 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
         f"fynlo_ws_clients {edge.hub.connections}",
         "# TYPE fynlo_ws_events_total counter",
         f"fynlo_ws_events_total {edge.hub.published}",
+        "# TYPE fynlo_ws_dropped_total counter",
+        f"fynlo_ws_dropped_total {edge.hub.dropped}",
         "# TYPE fynlo_orders gauge",
         *(f'fynlo_orders{{state="{state}"}} {count}' for state, count in orders),
         "# TYPE fynlo_http_responses_total counter",
@@ -57,7 +60,11 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
             for s, n in sorted(HTTP_RESPONSES.items())
         ),
     ]
-    return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    # An explicit status: count_response sees the Response before Litestar fills a default in,
+    # and a None key there broke every later scrape.
+    return Response(
+        "\n".join(lines) + "\n", status_code=200, media_type="text/plain; version=0.0.4"
+    )
 
 
 async def count_response(response: Any) -> Any:
@@ -67,24 +74,32 @@ async def count_response(response: Any) -> Any:
 
 @websocket("/api/v1/ws", tags=["ops"])
 async def events(socket: WebSocket[Actor, Any, Any]) -> None:
-    """Order and drawer events for paired tablets: authenticate with ``?token=<access token>``."""
+    """Order and drawer events for paired tablets: authenticate with ``?token=<access token>``.
+
+    A tablet the hub dropped for falling behind gets a final ``resync`` message and a close with
+    code 4000, so it reconnects and reloads its view instead of silently hearing nothing more.
+    """
     edge = _edge(socket)
     await socket.accept()
-    queue = edge.hub.subscribe()
+    subscription = edge.hub.subscribe()
     await socket.send_json({"type": "hello", "data": {"employee_id": socket.user.employee_id}})
     receiver = asyncio.create_task(_drain(socket))
     try:
         while not receiver.done():
-            getter = asyncio.create_task(queue.get())
+            getter = asyncio.create_task(subscription.next())
             done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                await socket.send_json(getter.result())
-            else:
+            if getter not in done:
                 getter.cancel()
+                continue
+            message = getter.result()
+            await socket.send_json(message)
+            if subscription.dropped and message["type"] == RESYNC:
+                await socket.close(code=RESYNC_CLOSE_CODE, reason=RESYNC)
+                return
     except WebSocketDisconnect:
         pass
     finally:
-        edge.hub.unsubscribe(queue)
+        edge.hub.unsubscribe(subscription)
         receiver.cancel()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edge.domain.errors import InvalidInput
@@ -17,6 +18,9 @@ from edge.domain.errors import InvalidInput
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HHMM = re.compile(r"([0-9]{2}):([0-9]{2})")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+_MINUTE_MS = 60_000
 
 
 def parse_hhmm(text: str) -> tuple[int, int]:
@@ -48,9 +52,14 @@ def _zone(tz: str) -> ZoneInfo:
         raise InvalidInput(f"{tz!r} is not a known time zone", timezone=tz) from exc
 
 
-def _local(at_ms: int, tz: str) -> datetime:
+def _check_ms(at_ms: int) -> int:
     if type(at_ms) is not int:
         raise InvalidInput("a timestamp must be whole UTC epoch milliseconds", value=at_ms)
+    return at_ms
+
+
+def _local(at_ms: int, tz: str) -> datetime:
+    _check_ms(at_ms)
     zone = _zone(tz)
     try:
         # A timedelta keeps milliseconds exact; fromtimestamp(at_ms / 1000) would go via float.
@@ -61,10 +70,17 @@ def _local(at_ms: int, tz: str) -> datetime:
 
 def business_day(at_ms: int, tz: str, cutoff: str = "04:00") -> str:
     """The business day ("YYYY-MM-DD") that the instant ``at_ms`` belongs to in zone ``tz``."""
-    hour, minute = parse_hhmm(cutoff)
-    local = _local(at_ms, tz)
+    # Cutoffs and zone transitions fall on whole minutes, so the minute decides: every sale asks,
+    # and the answer is cached per minute.
+    return _business_day_of_minute(_check_ms(at_ms) // _MINUTE_MS, tz, cutoff)
+
+
+@lru_cache(maxsize=256)
+def _business_day_of_minute(minute: int, tz: str, cutoff: str) -> str:
+    hour, minute_of_hour = parse_hhmm(cutoff)
+    local = _local(minute * _MINUTE_MS, tz)
     day = local.date()
-    cutoff_time = time(hour, minute)
+    cutoff_time = time(hour, minute_of_hour)
     if local.time() >= cutoff_time:
         return day.isoformat()
     if local.fold == 1:

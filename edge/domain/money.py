@@ -8,6 +8,7 @@ precision, and nothing is rounded twice.
 from __future__ import annotations
 
 from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
+from functools import lru_cache
 
 from edge.domain.errors import InvalidInput
 from shared.schemas.documents import Rounding
@@ -154,6 +155,7 @@ def _parse_decimal(text: str, name: str, max_places: int) -> Decimal:
     return value
 
 
+@lru_cache(maxsize=1024)
 def parse_rate(text: str) -> Decimal:
     """Parse a tax rate fraction such as ``"0.20"``; it must lie in [0, 1]."""
     value = _parse_decimal(text, "rate", MAX_RATE_PLACES)
@@ -162,6 +164,7 @@ def parse_rate(text: str) -> Decimal:
     return value
 
 
+@lru_cache(maxsize=1024)
 def parse_percent(text: str) -> Decimal:
     """Parse a percentage such as ``"12.5"``; it must lie in [0, 100]."""
     value = _parse_decimal(text, "percent", MAX_PERCENT_PLACES)

@@ -4,6 +4,7 @@
 
     open ──send──▶ sent                    send again: sent stays sent (a new round of lines)
     open / sent ──pay──▶ paid              only when settle() finds nothing left to pay
+    open / sent ──close──▶ closed          only with live lines and nothing left to pay
     paid ──close──▶ closed
     open / sent ──void──▶ voided           order.void; order.void_paid once money was taken
     paid / closed ──void──▶ voided         order.void_paid, manager override
@@ -16,6 +17,17 @@ applies it. ``check_action`` also looks at the order's content. Every refusal is
 ``IllegalTransition`` — including sending or paying an order with no live lines: the request is
 well formed, it is the order's present condition that forbids it, exactly as for a voided order.
 A void after payment returns no money by itself: the caller records the refunds alongside it.
+
+Zero totals (a 100 % staff meal, a free glass of water): no payment can settle them, since a
+payment must be positive and ``settle`` never marks a zero total paid by itself. Instead the
+cashier closes the order directly, as they would tap "complete" on a £0.00 bill: an open or sent
+order with live lines and a balance of 0 may be closed (payment.take, like any settlement of a
+bill). It goes straight to closed, counts as sold in the day's reports (its discount shows) and no
+longer holds up the Z report. Settling automatically on an edit or on send was rejected: an order
+that reaches 0 mid-ring (the free water rung first, the discount applied before the rest) would
+lock as paid and need a manager to reopen it. The same rule lets a reopened order that was left
+unchanged (paid in full, so balance 0) be closed again. An order with no live lines is voided,
+never closed; one that still owes money is paid first.
 """
 
 from __future__ import annotations
@@ -62,17 +74,22 @@ _VOID = Rule(to="voided", permission=ORDER_VOID)
 _VOID_PAID = Rule(to="voided", permission=ORDER_VOID_PAID, override=True)
 _REOPEN = Rule(to="open", permission=ORDER_REOPEN, override=True)
 _REFUND = Rule(to=None, permission=PAYMENT_REFUND, override=True)
+# Closing an unpaid order settles the bill without money: check_action allows it only when
+# nothing is owed, and it takes the permission that settles a bill.
+_CLOSE_UNPAID = Rule(to="closed", permission=PAYMENT_TAKE)
 
 TRANSITIONS: dict[tuple[OrderState, Action], Rule] = {
     ("open", "add_lines"): _ADD,
     ("open", "edit_lines"): _EDIT,
     ("open", "send"): Rule(to="sent", permission=ORDER_SEND),
     ("open", "pay"): _PAY,
+    ("open", "close"): _CLOSE_UNPAID,
     ("open", "void"): _VOID,
     ("sent", "add_lines"): _ADD,
     ("sent", "edit_lines"): _EDIT,
     ("sent", "send"): Rule(to=None, permission=ORDER_SEND),  # a second round to the kitchen
     ("sent", "pay"): _PAY,
+    ("sent", "close"): _CLOSE_UNPAID,
     ("sent", "void"): _VOID,
     ("paid", "close"): Rule(to="closed", permission=ORDER_EDIT),
     ("paid", "void"): _VOID_PAID,
@@ -115,7 +132,8 @@ def live_lines(lines: list[OrderLine]) -> list[OrderLine]:
 def check_action(order: Order, action: Action) -> Rule:
     """The rule for ``action`` on ``order``, also refusing what its content forbids."""
     found = rule(order.state, action, paid_minor=order.totals.paid_minor)
-    if action in ("send", "pay"):
+    unsettled = order.state in ("open", "sent")
+    if action in ("send", "pay") or (action == "close" and unsettled):
         lines = live_lines(order.lines)
         if not lines:
             raise IllegalTransition(
@@ -127,6 +145,14 @@ def check_action(order: Order, action: Action) -> Rule:
             raise IllegalTransition(
                 f"order #{order.number} has nothing new to send", state=order.state, action=action
             )
+        owed = order.totals.balance_minor
+        if action == "close" and owed != 0:
+            raise IllegalTransition(
+                f"order #{order.number} has a balance of {owed}; settle it with a payment",
+                state=order.state,
+                action=action,
+                balance_minor=owed,
+            )
     return found
 
 
@@ -134,7 +160,8 @@ def settle(state: OrderState, balance_minor: int, total_minor: int) -> OrderStat
     """The state after a payment: open or sent becomes paid once nothing is owed.
 
     A partial payment leaves the state as it is; so does a zero total (an empty order is never
-    paid by accident). Paid, closed and voided orders are never moved by a payment.
+    paid by accident; one with live lines is closed instead, see the module docstring). Paid,
+    closed and voided orders are never moved by a payment.
     """
     if balance_minor < 0:
         # Tenders cannot overpay, so this comes from an edit after payment; refuse rather

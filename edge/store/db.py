@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import apsw
@@ -59,17 +60,25 @@ class Readers:
 
 
 class Checkpointer:
-    """Checkpoints the WAL in the background so no sale ever pays for one."""
+    """Checkpoints the WAL in the background so no sale ever pays for one.
 
-    def __init__(self, path: Path, interval_s: float = 0.5) -> None:
+    ``due`` says when to copy the WAL into the database (the store checkpoints while the writer
+    is idle, or when the WAL grows large); without it, every ``interval_s``.
+    """
+
+    def __init__(
+        self, path: Path, interval_s: float = 0.5, due: Callable[[], bool] | None = None
+    ) -> None:
         self._path = path
         self._interval_s = interval_s
+        self._due = due
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("checkpointer already started")
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
         self._thread.start()
 
@@ -83,7 +92,8 @@ class Checkpointer:
         conn = connect(self._path, writer=False)
         try:
             while not self._stop.wait(self._interval_s):
-                checkpoint(conn)
+                if self._due is None or self._due():
+                    checkpoint(conn)
             checkpoint(conn)
         finally:
             conn.close()

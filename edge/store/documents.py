@@ -17,7 +17,6 @@ import pycrdt
 
 # Yjs client ids must stay below 2^53 to survive JavaScript peers.
 _CLIENT_ID_LIMIT = 1 << 53
-COMPACT_AFTER_UPDATES = 500
 
 
 def update_hash(body: bytes) -> bytes:
@@ -65,7 +64,6 @@ class DocumentStore:
         body = captured[0] if len(captured) == 1 else pycrdt.merge_updates(*captured)
         captured.clear()
         append_update(conn, doc_id, body, "local", at_ms)
-        self._maybe_compact(conn, doc_id)
         return body
 
     def apply_remote(self, conn: apsw.Connection, doc_id: str, body: bytes, at_ms: int) -> bool:
@@ -76,28 +74,6 @@ class DocumentStore:
         doc.apply_update(body)
         self._captured[doc_id].clear()
         return True
-
-    def compact(self, conn: apsw.Connection, doc_id: str) -> None:
-        """Fold the log of one document into its snapshot, in the caller's transaction."""
-        doc = self.get(conn, doc_id)
-        row = conn.execute(
-            "SELECT max(seq) FROM crdt_update WHERE doc_id = ?", (doc_id,)
-        ).fetchone()
-        if row is None or row[0] is None:
-            return
-        conn.execute(
-            "INSERT OR REPLACE INTO crdt_snapshot (doc_id, upto_seq, body, at_ms)"
-            " VALUES (?, ?, ?, (SELECT coalesce(max(at_ms), 0) FROM crdt_update WHERE doc_id = ?))",
-            (doc_id, row[0], doc.get_update(), doc_id),
-        )
-        conn.execute("DELETE FROM crdt_update WHERE doc_id = ? AND seq <= ?", (doc_id, row[0]))
-
-    def _maybe_compact(self, conn: apsw.Connection, doc_id: str) -> None:
-        row = conn.execute(
-            "SELECT count(*) FROM crdt_update WHERE doc_id = ?", (doc_id,)
-        ).fetchone()
-        if row is not None and row[0] >= COMPACT_AFTER_UPDATES:
-            self.compact(conn, doc_id)
 
     def _load(self, conn: apsw.Connection, doc_id: str) -> pycrdt.Doc:
         doc = pycrdt.Doc(client_id=pinned_client_id(conn, doc_id))

@@ -1,8 +1,12 @@
-"""UUIDv7 ids, minted where a fact is born (RFC 9562 §5.7, monotonic within one process)."""
+"""UUIDv7 ids, minted where a fact is born (RFC 9562 §5.7, monotonic within one process).
+
+The random bits make ids unique, not secret (tokens and codes come from ``secrets``), so the fast
+Mersenne Twister serves; it is reseeded from the OS in every process.
+"""
 
 from __future__ import annotations
 
-import os
+import random
 import threading
 import time
 
@@ -24,12 +28,16 @@ def uuid7() -> str:
                 _seq = 0
             now_ms = _last_ms
         else:
-            _last_ms, _seq = now_ms, int.from_bytes(os.urandom(2), "big") & 0x3FF
+            _last_ms, _seq = now_ms, _random_bits(10)
         seq = _seq
-    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand_b = _random_bits(62)
     value = (now_ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand_b
     text = f"{value:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _random_bits(bits: int) -> int:
+    return random.getrandbits(bits)
 
 
 def now_ms() -> int:

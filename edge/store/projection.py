@@ -6,13 +6,14 @@ and recompute it from the documents and get the same tables back.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import apsw
 import msgspec
 import pycrdt
 
-from edge.store.collections import Collection, doc_collections
+from edge.store.collections import Collection, collection, doc_collections
 from shared.schemas import documents as d
 
 _encoder = msgspec.json.Encoder()
@@ -44,28 +45,27 @@ def entry_keys(doc: pycrdt.Doc, coll: Collection) -> list[str]:
     return list(doc.get(coll.name, type=pycrdt.Map).keys())
 
 
-def project(conn: apsw.Connection, doc_id: str, coll: Collection, key: str, value: Any) -> None:
-    """Write (or delete, for None) the projected rows of one entry."""
+def project(
+    conn: apsw.Connection,
+    doc_id: str,
+    coll: Collection,
+    key: str,
+    value: Any,
+    text: str | None = None,
+) -> None:
+    """Write (or delete, for None) the projected rows of one entry (``text``: its encoding)."""
     if coll.table is None:
         _project_flat(conn, doc_id, coll, key, value)
         return
     if value is None:
         conn.execute(f"DELETE FROM {coll.table} WHERE id = ?", (key,))
         return
-    columns = ("id", "doc_id", *coll.columns, "data")
-    values = (key, doc_id, *(_column(getattr(value, c)) for c in coll.columns), encode(value))
+    data = encode(value) if text is None else text
+    values = (key, doc_id, *(_column(getattr(value, c)) for c in coll.columns), data)
     if isinstance(value, d.Order):
         totals = value.totals
-        columns += ("total_minor", "paid_minor", "balance_minor")
         values += (totals.total_minor, totals.paid_minor, totals.balance_minor)
-    marks = ", ".join("?" for _ in columns)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
-    # An upsert on id, not INSERT OR REPLACE: a clash on another unique index must fail loudly.
-    conn.execute(
-        f"INSERT INTO {coll.table} ({', '.join(columns)}) VALUES ({marks})"
-        f" ON CONFLICT (id) DO UPDATE SET {updates}",
-        values,
-    )
+    conn.execute(_upsert_sql(coll.name), values)
     if isinstance(value, d.Order):
         _project_order_lines(conn, value)
     elif isinstance(value, d.Item):
@@ -74,6 +74,22 @@ def project(conn: apsw.Connection, doc_id: str, coll: Collection, key: str, valu
             "INSERT INTO items_fts (id, name, sku) VALUES (?, ?, ?)",
             (key, value.name, value.sku or ""),
         )
+
+
+@cache
+def _upsert_sql(coll_name: str) -> str:
+    """The upsert of a collection's table, built once per collection."""
+    coll = collection(coll_name)
+    columns = ("id", "doc_id", *coll.columns, "data")
+    if coll.struct is d.Order:
+        columns += ("total_minor", "paid_minor", "balance_minor")
+    marks = ", ".join("?" for _ in columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    # An upsert on id, not INSERT OR REPLACE: a clash on another unique index must fail loudly.
+    return (
+        f"INSERT INTO {coll.table} ({', '.join(columns)}) VALUES ({marks})"
+        f" ON CONFLICT (id) DO UPDATE SET {updates}"
+    )
 
 
 def project_doc(conn: apsw.Connection, doc_id: str, doc: pycrdt.Doc) -> int:

@@ -9,11 +9,15 @@ from typing import Any
 
 import apsw
 
+from edge.store.compaction import Compactor
 from edge.store.db import Checkpointer, Readers, connect, db_path
 from edge.store.errors import NotInitialised
 from edge.store.ids import now_ms
 from edge.store.migrations import migrate
 from edge.store.writer import Writer
+
+CHECKPOINT_IDLE_S = 0.2
+CHECKPOINT_MAX_PAGES = 8000  # ~32 MB of WAL: checkpoint even in a rush that never pauses
 
 
 class Store:
@@ -30,7 +34,9 @@ class Store:
         self.clock = clock
         self.writer = Writer(self.path, clock, on_commit)
         self.readers = Readers(self.path)
-        self._checkpointer = Checkpointer(self.path)
+        self._checkpointer = Checkpointer(self.path, interval_s=0.1, due=self._checkpoint_due)
+        self._compactor = Compactor(self.path, self.writer)
+        self._checkpointed_pages = 0
         self._started = False
 
     def start(self) -> None:
@@ -45,11 +51,13 @@ class Store:
             conn.close()
         self.writer.start()
         self._checkpointer.start()
+        self._compactor.start()
         self._started = True
 
     def stop(self) -> None:
         if not self._started:
             return
+        self._compactor.stop()
         self.writer.stop()
         self._checkpointer.stop()
         self.readers.close()
@@ -72,6 +80,15 @@ class Store:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    def _checkpoint_due(self) -> bool:
+        """Checkpoint in a lull between sales, or when the WAL has grown large regardless."""
+        pages = self.writer.wal_pages
+        fresh = pages != self._checkpointed_pages
+        if (fresh and self.writer.idle_s() >= CHECKPOINT_IDLE_S) or pages >= CHECKPOINT_MAX_PAGES:
+            self._checkpointed_pages = pages
+            return True
+        return False
 
     @property
     def read(self) -> apsw.Connection:

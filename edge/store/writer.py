@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from edge.store.collections import Collection, collection
 from edge.store.db import connect
 from edge.store.documents import DocumentStore
 from edge.store.errors import WriterStopped
+from edge.store.memo import Memo, attach
 from shared.schemas.documents import AuditEntry
 
 T = TypeVar("T")
@@ -44,6 +46,7 @@ class _Intent:
     key: str
     fields: dict[str, Any]  # per-field or flat writes: name -> JSON-able value
     whole: msgspec.Struct | None = None  # encoded entities are written whole
+    text: str = ""  # the encoded form of ``whole``, computed once for document and projection
 
 
 @dataclass
@@ -55,13 +58,28 @@ class WriteTx:
     intents: list[_Intent] = field(default_factory=list)
     events: list[tuple[str, Any]] = field(default_factory=list)
     audited: bool = False
+    applier: Callable[[WriteTx, bool], list[str]] | None = None
+    applied_docs: set[str] = field(default_factory=set)
+    deferred: list[_Intent] = field(default_factory=list)
+
+    def flush(self) -> None:
+        """Project the intents so far, so the rest of this command reads its own writes.
+
+        Lets one command compose steps (ring up an order, then pay it) that each read the
+        projections; the whole command still commits or rolls back as one. Whole entities reach
+        their document only at the end, once, with their last value.
+        """
+        if self.intents and self.applier is not None:
+            self.applied_docs.update(self.applier(self, False))
+            self.intents = []
 
     def put(self, doc_id: str, coll_name: str, value: msgspec.Struct) -> None:
         """Write a whole entity (for per-field collections: every field)."""
         coll = collection(coll_name)
         key = value.id  # type: ignore[attr-defined]
         if coll.mode == "encoded":
-            self.intents.append(_Intent(doc_id, coll, key, {}, whole=value))
+            text = projection.encode(value)
+            self.intents.append(_Intent(doc_id, coll, key, {}, whole=value, text=text))
         else:
             self.intents.append(_Intent(doc_id, coll, key, msgspec.to_builtins(value)))
 
@@ -106,8 +124,11 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self.docs = DocumentStore()
+        self._memo = Memo()
         self.batches = 0
         self.commands = 0
+        self.wal_pages = 0  # frames in the WAL after the last commit (SQLite's WAL hook)
+        self._last_batch_at = time.monotonic()
 
     def start(self) -> None:
         if self._thread is not None:
@@ -147,6 +168,8 @@ class Writer:
         except BaseException as exc:
             ready.set_exception(exc)
             return
+        self._memo = attach(conn)
+        conn.set_wal_hook(self._on_wal)
         ready.set_result(None)
         try:
             while True:
@@ -167,6 +190,16 @@ class Writer:
         finally:
             conn.close()
 
+    def idle_s(self) -> float:
+        """Seconds since the last commit, 0 while commands wait: background work yields to sales."""
+        if not self._queue.empty():
+            return 0.0
+        return time.monotonic() - self._last_batch_at
+
+    def _on_wal(self, conn: apsw.Connection, name: str, pages: int) -> int:
+        self.wal_pages = pages
+        return apsw.SQLITE_OK
+
     def _run_batch(
         self, conn: apsw.Connection, batch: list[tuple[Callable[[WriteTx], Any], Future[Any]]]
     ) -> None:
@@ -182,6 +215,7 @@ class Writer:
             # The commit itself failed (disk full, I/O error): nothing of the batch is durable.
             if not conn.getautocommit():
                 conn.execute("ROLLBACK")
+            self._memo.clear()
             for doc_id in touched:
                 self.docs.evict(doc_id)
             for _, future in batch:
@@ -190,6 +224,7 @@ class Writer:
             return
         self.batches += 1
         self.commands += len(batch)
+        self._last_batch_at = time.monotonic()
         events: list[tuple[str, Any]] = []
         for future, ok, value, command_events in outcomes:
             if ok:
@@ -203,45 +238,71 @@ class Writer:
     def _run_one(
         self, conn: apsw.Connection, command: Callable[[WriteTx], Any], touched: set[str]
     ) -> tuple[bool, Any, list[tuple[str, Any]]]:
-        tx = WriteTx(conn, self._clock())
+        tx = WriteTx(conn, self._clock(), applier=self._apply)
         conn.execute("SAVEPOINT command")
-        applying = False
         try:
             result = command(tx)
-            if tx.intents and not tx.audited:
+            if (tx.intents or tx.applied_docs) and not tx.audited:
                 raise RuntimeError("a command wrote without an audit entry")
-            applying = True
-            touched.update(self._apply(tx))
+            tx.applied_docs.update({i.doc_id for i in tx.intents})  # before: a failure reloads them
+            self._apply(tx, True)
             conn.execute("RELEASE command")
         except Exception as exc:
             conn.execute("ROLLBACK TO command")
             conn.execute("RELEASE command")
-            if applying:
+            if tx.applied_docs:
                 # Documents may hold part of this command's edits: reload them from the log.
-                for doc_id in {i.doc_id for i in tx.intents}:
+                for doc_id in tx.applied_docs:
                     self.docs.evict(doc_id)
+                self._memo.clear()
             return False, exc, []
+        touched.update(tx.applied_docs)
         return True, result, tx.events
 
-    def _apply(self, tx: WriteTx) -> list[str]:
-        by_doc: dict[str, list[_Intent]] = {}
+    def _apply(self, tx: WriteTx, final: bool) -> list[str]:
+        """Write intents to their documents (and the log) and project them.
+
+        On a flush (not ``final``) whole entities are only projected and kept for the end, so an
+        order rewritten by later steps of the same command reaches its document once.
+        """
         for intent in tx.intents:
+            self._memo.forget(intent.coll.name)
+        if final:
+            to_doc = _last_whole(tx.deferred + tx.intents)
+        else:
+            to_doc = [i for i in tx.intents if i.whole is None]
+            tx.deferred += [i for i in tx.intents if i.whole is not None]
+        by_doc: dict[str, list[_Intent]] = {}
+        for intent in to_doc:
             by_doc.setdefault(intent.doc_id, []).append(intent)
         for doc_id, intents in by_doc.items():
             self.docs.change(tx.conn, doc_id, lambda doc, i=intents: _write(doc, i), tx.at_ms)
-            doc = self.docs.get(tx.conn, doc_id)
-            entries = {(i.coll.name, i.key): i for i in intents}.values()
-            for intent in entries:
-                value = projection.read_entry(doc, intent.coll, intent.key)
-                projection.project(tx.conn, doc_id, intent.coll, intent.key, value)
-        return list(by_doc)
+        for intent in {(i.doc_id, i.coll.name, i.key): i for i in tx.intents}.values():
+            if intent.whole is not None:
+                # A single-writer entity is exactly what we just wrote: no need to read it back.
+                value, text = intent.whole, intent.text
+            else:
+                doc = self.docs.get(tx.conn, intent.doc_id)
+                value, text = projection.read_entry(doc, intent.coll, intent.key), None
+            projection.project(tx.conn, intent.doc_id, intent.coll, intent.key, value, text)
+        return list({i.doc_id: None for i in tx.intents} | dict.fromkeys(by_doc))
+
+
+def _last_whole(intents: list[_Intent]) -> list[_Intent]:
+    """The intents in order, keeping only the last write of each whole entity."""
+    last = {(i.doc_id, i.coll.name, i.key): n for n, i in enumerate(intents) if i.whole is not None}
+    return [
+        i
+        for n, i in enumerate(intents)
+        if i.whole is None or last[(i.doc_id, i.coll.name, i.key)] == n
+    ]
 
 
 def _write(doc: pycrdt.Doc, intents: list[_Intent]) -> None:
     for intent in intents:
         root = doc.get(intent.coll.name, type=pycrdt.Map)
         if intent.whole is not None:
-            root[intent.key] = projection.encode(intent.whole)
+            root[intent.key] = intent.text
         elif intent.coll.mode == "flat":
             text = projection.encode(intent.fields[""])
             if root.get(intent.key) != text:

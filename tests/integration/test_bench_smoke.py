@@ -39,7 +39,7 @@ def test_in_process_figures_cover_raw_and_edge_alone_and_under_ten_writers(
     _, report, _ = quick_run
     local = report["in_process"]
     for writers in ("lone", "ten_writers"):
-        for subject in ("raw", "sequential", "pipelined", "write_path"):
+        for subject in ("raw", "sale", "two_step", "write_path"):
             figures = local[f"{writers}/{subject}"]
             assert FIGURES | {"commits_per_sale"} <= figures.keys()
             assert figures["sales"] > 0
@@ -51,7 +51,7 @@ def test_http_figures_cover_the_bare_app_and_the_edge_without_errors(
     quick_run: tuple[str, dict[str, Any], Path],
 ) -> None:
     _, report, _ = quick_run
-    for server in ("bare", "edge"):
+    for server in ("bare", "edge", "bare/two_step", "edge/two_step"):
         figures = report["http"][server]
         assert figures.keys() >= FIGURES
         assert figures["sales"] > 0

@@ -3,81 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from websockets.sync.client import connect
 
+from tests.support.drawer import CURRENT, SESSIONS, close_current, detail, fresh_session
 from tests.support.problems import assert_problem
-from tests.support.server import EdgeServer, Tablet, pair_tablet
-
-SESSIONS = "/api/v1/drawer/sessions"
-CURRENT = "/api/v1/drawer/sessions/current"
-SERVER_PIN = "4444"
-
-
-@pytest.fixture
-def waiter(edge_server: EdgeServer) -> Iterator[Tablet]:
-    """A server (waiting staff): takes orders but has no till."""
-    tablet = pair_tablet(edge_server, "floor tablet")
-    tablet.login(SERVER_PIN)
-    yield tablet
-
-
-def employee_id(tablet: Tablet) -> str:
-    return str(tablet.get("/api/v1/auth/me").json()["employee_id"])
-
-
-def close_current(manager: Tablet) -> None:
-    """Close the open session, if any, counting nothing (tests start from a closed drawer)."""
-    current = manager.get(CURRENT)
-    if current.status_code == 200:
-        closed = manager.post(f"{SESSIONS}/{current.json()['id']}/close", json={"counts": {}})
-        assert closed.status_code == 200, closed.text
-    else:
-        assert_problem(current, 404, "not-found")
-
-
-def fresh_session(manager: Tablet, counts: dict[str, int] | None = None) -> dict[str, Any]:
-    """A newly opened session with the given float (default £50 in £10 notes)."""
-    close_current(manager)
-    opened = manager.post(SESSIONS, json={"counts": counts or {"1000": 5}})
-    assert opened.status_code == 201, opened.text
-    body: dict[str, Any] = opened.json()
-    return body
-
-
-def detail(manager: Tablet, session_id: str) -> dict[str, Any]:
-    response = manager.get(f"{SESSIONS}/{session_id}")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def croissant_order(tablet: Tablet) -> dict[str, Any]:
-    """An open order for one Croissant (280, VAT 0%) through the orders API."""
-    items = tablet.get("/api/v1/catalog/items", params={"q": "Croissant"})
-    assert items.status_code == 200, items.text
-    item = next(i for i in items.json() if i["name"] == "Croissant")
-    order = tablet.post("/api/v1/orders", json={"lines": [{"item_id": item["id"], "quantity": 1}]})
-    assert order.status_code == 201, order.text
-    body: dict[str, Any] = order.json()
-    return body
-
-
-def cash_sale(tablet: Tablet, tendered_minor: int = 500) -> dict[str, Any]:
-    """Sell one Croissant for cash through the orders API; return the payment."""
-    order = croissant_order(tablet)
-    paid = tablet.post(
-        f"/api/v1/orders/{order['id']}/payments",
-        json={"tender": "cash", "tendered_minor": tendered_minor},
-    )
-    assert paid.status_code == 201, paid.text
-    body: dict[str, Any] = paid.json()["payment"]
-    return body
-
+from tests.support.sales import cash_sale
+from tests.support.server import EdgeServer, Tablet, employee_id
 
 # --- opening --------------------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,91 +14,10 @@ import pytest
 from websockets.sync.client import connect
 
 from edge.app.security import JWT_KEY_FILE
-from tests.integration.test_drawer_api import employee_id
+from tests.support.catalog import Menu
+from tests.support.orders import ORDERS, all_orders, audit_of, fetch, ring
 from tests.support.problems import PROBLEM, assert_problem
-from tests.support.server import MANAGER_PIN, EdgeServer, Tablet, pair_tablet
-
-ORDERS = "/api/v1/orders"
-KITCHEN_PIN, SERVER_PIN = "5555", "4444"
-
-
-class Menu:
-    """The demo café's catalog as a tablet sees it, looked up by name."""
-
-    def __init__(self, catalog: dict[str, Any]) -> None:
-        self.catalog = catalog
-        self.items = {item["name"]: item for item in catalog["items"]}
-        self.groups = {group["name"]: group for group in catalog["modifier_groups"]}
-        self.discounts = {d["name"]: d for d in catalog["discounts"]}
-
-    def option(self, group: str, name: str) -> str:
-        return next(o["id"] for o in self.groups[group]["options"] if o["name"] == name)
-
-    def variant(self, item: str, name: str) -> str:
-        return next(v["id"] for v in self.items[item]["variants"] if v["name"] == name)
-
-    def line(self, item: str, quantity: int = 1, **options: str) -> dict[str, Any]:
-        """A request line: ``options`` maps group name -> option name, e.g. Size="Large"."""
-        option_ids = [self.option(group.replace("_", " "), name) for group, name in options.items()]
-        return {"item_id": self.items[item]["id"], "quantity": quantity, "option_ids": option_ids}
-
-    def latte(self) -> dict[str, Any]:
-        """A Large Oat Latte: 340 + 50 + 40 = 430, VAT 20 % inclusive."""
-        return self.line("Latte", Size="Large", Milk="Oat")
-
-
-def read_menu(tablet: Tablet) -> Menu:
-    """The catalog as the tablet reads it."""
-    response = tablet.get("/api/v1/catalog")
-    assert response.status_code == 200, response.text
-    return Menu(response.json())
-
-
-@pytest.fixture
-def menu(cashier: Tablet) -> Menu:
-    return read_menu(cashier)
-
-
-def login(server: EdgeServer, pin: str, name: str) -> Tablet:
-    tablet = pair_tablet(server, name)
-    tablet.login(pin)
-    return tablet
-
-
-@pytest.fixture
-def kitchen(edge_server: EdgeServer) -> Iterator[Tablet]:
-    yield login(edge_server, KITCHEN_PIN, "kitchen screen")
-
-
-def ring(tablet: Tablet, lines: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    """Open an order and return it."""
-    response = tablet.post(ORDERS, json={"lines": lines, **extra})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def fetch(tablet: Tablet, order_id: str) -> dict[str, Any]:
-    response = tablet.get(f"{ORDERS}/{order_id}")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def all_orders(tablet: Tablet) -> list[dict[str, Any]]:
-    """Every order of the store (for checking that a refusal changed nothing)."""
-    response = tablet.get(ORDERS, params={"limit": 500})
-    assert response.status_code == 200, response.text
-    body: list[dict[str, Any]] = response.json()
-    return body
-
-
-def audit_of(manager: Tablet, entity_id: str) -> list[dict[str, Any]]:
-    response = manager.get("/api/v1/audit", params={"entity_id": entity_id})
-    assert response.status_code == 200, response.text
-    body: list[dict[str, Any]] = response.json()
-    return body
-
+from tests.support.server import MANAGER_PIN, EdgeServer, Tablet, employee_id
 
 # --- ringing up ----------------------------------------------------------------------------------
 

@@ -6,44 +6,18 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_drawer_api import (
-    CURRENT,
-    SESSIONS,
-    close_current,
-    detail,
-    employee_id,
-)
-from tests.integration.test_orders_api import (
-    KITCHEN_PIN,
-    ORDERS,
-    Menu,
-    all_orders,
-    audit_of,
-    fetch,
-    login,
-    read_menu,
-    ring,
-)
+from tests.support.catalog import Menu
+from tests.support.drawer import close_current, detail
+from tests.support.orders import ORDERS, all_orders, audit_of, fetch, ring
 from tests.support.problems import PROBLEM, assert_problem
-from tests.support.server import MANAGER_PIN, EdgeServer, Tablet
-
-
-@pytest.fixture
-def menu(cashier: Tablet) -> Menu:
-    return read_menu(cashier)
-
-
-@pytest.fixture
-def till(manager: Tablet) -> dict[str, Any]:
-    """The open till session of the main drawer (opened with £50 when none is)."""
-    current = manager.get(CURRENT)
-    if current.status_code == 200:
-        body: dict[str, Any] = current.json()
-        return body
-    opened = manager.post(SESSIONS, json={"counts": {"1000": 5}})
-    assert opened.status_code == 201, opened.text
-    body = opened.json()
-    return body
+from tests.support.server import (
+    KITCHEN_PIN,
+    MANAGER_PIN,
+    EdgeServer,
+    Tablet,
+    employee_id,
+    logged_in,
+)
 
 
 def pay(tablet: Tablet, order_id: str, **body: Any) -> dict[str, Any]:
@@ -234,7 +208,7 @@ def test_bad_payments_get_a_problem_and_change_nothing(
 def test_the_kitchen_cannot_take_payment(
     edge_server: EdgeServer, cashier: Tablet, menu: Menu
 ) -> None:
-    kitchen = login(edge_server, KITCHEN_PIN, "kitchen screen")
+    kitchen = logged_in(edge_server, KITCHEN_PIN, "kitchen screen")
     order = ring(cashier, [menu.line("Croissant")])
     response = kitchen.post(
         f"{ORDERS}/{order['id']}/payments", json={"tender": "card", "amount_minor": 280}

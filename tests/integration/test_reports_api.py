@@ -12,20 +12,16 @@ import pytest
 from websockets.sync.client import connect
 
 from edge.domain.business_day import next_day
-from tests.integration.test_drawer_api import (
-    SESSIONS,
-    cash_sale,
-    croissant_order,
-    employee_id,
-    fresh_session,
-)
+from tests.support.drawer import SESSIONS, fresh_session
 from tests.support.problems import assert_problem
+from tests.support.sales import cash_sale, croissant_order
 from tests.support.server import (
     CASHIER_PIN,
     MANAGER_PIN,
     EdgeServer,
     Tablet,
-    pair_tablet,
+    employee_id,
+    logged_in,
     running_edge,
 )
 
@@ -38,10 +34,8 @@ class Store:
 
     def __init__(self, server: EdgeServer) -> None:
         self.server = server
-        self.manager = pair_tablet(server, "office")
-        self.manager.login(MANAGER_PIN)
-        self.cashier = pair_tablet(server, "till 1")
-        self.cashier.login(CASHIER_PIN)
+        self.manager = logged_in(server, MANAGER_PIN, "office")
+        self.cashier = logged_in(server, CASHIER_PIN, "till 1")
 
     def open_day(self) -> str:
         day: str = self.manager.get(X).json()["business_day"]

@@ -13,9 +13,9 @@ import pytest
 
 from edge.domain.errors import Conflict
 from edge.store.collections import collection
+from edge.store.compaction import build_snapshot, compact_once, swap_snapshot
 from edge.store.db import connect
 from edge.store.documents import (
-    COMPACT_AFTER_UPDATES,
     document_ids,
     load_doc,
     pinned_client_id,
@@ -245,13 +245,31 @@ def test_rebuild_reproduces_identical_projections(store: Store) -> None:
 
 
 def test_compaction_folds_the_log_into_a_snapshot_without_losing_entries(store: Store) -> None:
-    ids = [store.writer.call(new_order).id for _ in range(COMPACT_AFTER_UPDATES + 10)]
-    snapshots = _rows(store, f"SELECT count(*) FROM crdt_snapshot WHERE doc_id = '{DAY}'")
-    assert snapshots == [(1,)]
-    tail = _rows(store, f"SELECT count(*) FROM crdt_update WHERE doc_id = '{DAY}'")
-    assert tail[0][0] < COMPACT_AFTER_UPDATES
+    ids = [store.writer.call(new_order).id for _ in range(60)]
+    conn = connect(store.path, writer=False)
+    assert compact_once(conn, store.writer, threshold=50) == 1
+    assert _rows(store, f"SELECT count(*) FROM crdt_snapshot WHERE doc_id = '{DAY}'") == [(1,)]
+    assert _rows(store, f"SELECT count(*) FROM crdt_update WHERE doc_id = '{DAY}'") == [(0,)]
+    ids += [store.writer.call(new_order).id for _ in range(60)]
+    assert compact_once(conn, store.writer, threshold=50) == 1  # folds onto the snapshot
+    assert compact_once(conn, store.writer, threshold=50) == 0  # nothing due any more
     doc = load_doc(store.read, DAY)
     assert set(doc.get("orders", type=pycrdt.Map).keys()) == set(ids)
+    # The live document and the stored one agree, and the writer keeps working on top of it.
+    ids.append(store.writer.call(new_order).id)
+    assert set(load_doc(store.read, DAY).get("orders", type=pycrdt.Map).keys()) == set(ids)
+
+
+def test_a_stale_snapshot_swap_is_refused(store: Store) -> None:
+    for _ in range(5):
+        store.writer.call(new_order)
+    conn = connect(store.path, writer=False)
+    built = build_snapshot(conn, DAY)
+    assert built is not None
+    replaces, upto_seq, body = built
+    assert store.writer.call(lambda tx: swap_snapshot(tx, DAY, replaces, upto_seq, body))
+    # A second compactor working from the old view must not overwrite the newer snapshot.
+    assert not store.writer.call(lambda tx: swap_snapshot(tx, DAY, replaces, upto_seq, body))
 
 
 def test_documents_reload_with_their_pinned_client_id(tmp_path: Path) -> None:
@@ -282,3 +300,31 @@ def test_ids_are_uuid7_and_time_ordered() -> None:
     assert ids == sorted(ids)
     assert len(set(ids)) == 1000
     assert all(i[14] == "7" for i in ids)
+
+
+def test_flush_lets_a_command_read_its_own_writes(store: Store) -> None:
+    def two_steps(tx: WriteTx) -> tuple[int, int | None]:
+        order = new_order(tx)
+        tx.flush()
+        row = tx.conn.execute("SELECT number FROM orders WHERE id = ?", (order.id,)).fetchone()
+        new_order(tx)
+        return order.number, row[0] if row else None
+
+    number, seen = store.writer.call(two_steps)
+    assert seen == number
+    assert _rows(store, "SELECT count(*) FROM orders") == [(2,)]
+
+
+def test_a_refusal_after_a_flush_undoes_the_flushed_writes_too(store: Store) -> None:
+    kept = store.writer.call(new_order)
+
+    def flushed_then_refused(tx: WriteTx) -> None:
+        new_order(tx)
+        tx.flush()
+        raise Conflict("no")
+
+    with pytest.raises(Conflict):
+        store.writer.call(flushed_then_refused)
+    assert _rows(store, "SELECT id FROM orders") == [(kept.id,)]
+    doc = store.writer.call(lambda tx: store.writer.docs.get(tx.conn, DAY))
+    assert set(doc.get("orders", type=pycrdt.Map).keys()) == {kept.id}

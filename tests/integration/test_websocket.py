@@ -9,11 +9,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.support.server import EdgeServer, Tablet
-
-
-def _ws_url(server: EdgeServer, token: str) -> str:
-    return f"ws://127.0.0.1:{server.port}/api/v1/ws?token={token}"
+from tests.support.server import EdgeServer, Tablet, ws_url
 
 
 def _next_of(ws: Any, prefix: str) -> dict[str, Any]:
@@ -26,7 +22,7 @@ def _next_of(ws: Any, prefix: str) -> dict[str, Any]:
 
 def test_a_tablet_hears_orders_and_drawer_events(edge_server: EdgeServer, manager: Tablet) -> None:
     assert manager.access_token
-    with connect(_ws_url(edge_server, manager.access_token)) as ws:
+    with connect(ws_url(edge_server, manager.access_token)) as ws:
         hello = json.loads(ws.recv(timeout=10))
         assert hello["type"] == "hello"
         opened = manager.post("/api/v1/drawer/sessions", json={"counts": {"1000": 5}})
@@ -42,6 +38,6 @@ def test_a_tablet_hears_orders_and_drawer_events(edge_server: EdgeServer, manage
 
 
 def test_the_websocket_refuses_a_missing_or_bad_token(edge_server: EdgeServer) -> None:
-    for url in (f"ws://127.0.0.1:{edge_server.port}/api/v1/ws", _ws_url(edge_server, "nope")):
+    for url in (f"ws://127.0.0.1:{edge_server.port}/api/v1/ws", ws_url(edge_server, "nope")):
         with pytest.raises(InvalidStatus), connect(url) as ws:
             ws.recv(timeout=5)

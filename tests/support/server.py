@@ -18,7 +18,14 @@ import httpx
 BIN = Path(sys.executable).parent / "fynlo-edge"
 
 # Logins of the demo café (also printed by `make run` and listed in the README).
-OWNER_PIN, MANAGER_PIN, CASHIER_PIN = "1111", "2222", "3333"
+OWNER_PIN, MANAGER_PIN, CASHIER_PIN, SERVER_PIN, KITCHEN_PIN = (
+    "1111",
+    "2222",
+    "3333",
+    "4444",
+    "5555",
+)
+OWNER_LOGIN = {"email": "owner@demo.fynlo.test", "password": "demo-owner-pass"}
 
 
 def free_port() -> int:
@@ -37,15 +44,19 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 class EdgeServer:
     """One appliance process; ``restart`` and ``kill`` keep the same data directory and port."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir
+        self.env = env or {}  # extra FYNLO_* settings for the process, e.g. a small WS queue
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"edge-{self.port}.log"
+        self.office_token: str | None = None  # the owner's back-office login, issues pairing codes
 
     def start(self, timeout_s: float = 20.0) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [str(BIN), "serve", "--data", str(self.data_dir), "--port", str(self.port)],
@@ -93,12 +104,13 @@ OPEN_TABLETS: list[Tablet] = []
 class Tablet:
     """A paired tablet: holds its device token and the logged-in employee's access token."""
 
-    def __init__(self, server: EdgeServer, device_token: str) -> None:
+    def __init__(self, server: EdgeServer, device_token: str, *, per_test: bool = True) -> None:
         self.server = server
         self.device_token = device_token
         self.http = httpx.Client(base_url=server.url, timeout=30.0)
         self.access_token: str | None = None
-        OPEN_TABLETS.append(self)  # closed after each test by the conftest fixture
+        if per_test:  # closed after each test by the conftest fixture; others by their owner
+            OPEN_TABLETS.append(self)
 
     def login(self, pin: str) -> dict[str, Any]:
         response = self.http.post(
@@ -131,19 +143,63 @@ class Tablet:
         self.http.close()
 
 
-def pair_tablet(server: EdgeServer, name: str = "till") -> Tablet:
-    """Pair a new tablet with a code from the `pairing-code` command, as a person would."""
-    code = cli("pairing-code", "--data", str(server.data_dir)).stdout.strip()
+def ws_url(server: EdgeServer, token: str) -> str:
+    """The WebSocket address of ``server`` for a tablet holding the access ``token``."""
+    return f"ws://127.0.0.1:{server.port}/api/v1/ws?token={token}"
+
+
+def employee_id(tablet: Tablet) -> str:
+    """The id of the employee logged in on ``tablet``."""
+    return str(tablet.get("/api/v1/auth/me").json()["employee_id"])
+
+
+def _issue_pairing_code(server: EdgeServer) -> httpx.Response:
+    if server.office_token is None:
+        login = httpx.post(f"{server.url}/api/v1/auth/password", json=OWNER_LOGIN)
+        assert login.status_code == 200, login.text
+        server.office_token = str(login.json()["access_token"])
+    return httpx.post(
+        f"{server.url}/api/v1/devices/pairing-codes",
+        headers={"Authorization": f"Bearer {server.office_token}"},
+    )
+
+
+def pairing_code(server: EdgeServer) -> str:
+    """A one-time code from the API, asked for by the owner logged in to the back office once."""
+    response = _issue_pairing_code(server)
+    if response.status_code == 401:  # the owner's access token outlived its TTL: log in again
+        server.office_token = None
+        response = _issue_pairing_code(server)
+    assert response.status_code == 201, response.text
+    return str(response.json()["code"])
+
+
+def pair_tablet(server: EdgeServer, name: str = "till", *, per_test: bool = True) -> Tablet:
+    """Pair a new tablet with a code issued through the API, as a manager would.
+
+    The `fynlo-edge pairing-code` path is exercised by the auth and till-story tests; a subprocess
+    per tablet here would cost half a second of interpreter start-up each.
+    """
+    code = pairing_code(server)
     response = httpx.post(f"{server.url}/api/v1/devices/pair", json={"code": code, "name": name})
     response.raise_for_status()
-    return Tablet(server, response.json()["device_token"])
+    return Tablet(server, response.json()["device_token"], per_test=per_test)
+
+
+def logged_in(server: EdgeServer, pin: str, name: str, *, per_test: bool = True) -> Tablet:
+    """A newly paired tablet with the employee holding ``pin`` logged in."""
+    tablet = pair_tablet(server, name, per_test=per_test)
+    tablet.login(pin)
+    return tablet
 
 
 @contextmanager
-def running_edge(data_dir: Path, demo: bool = True) -> Iterator[EdgeServer]:
+def running_edge(
+    data_dir: Path, demo: bool = True, env: dict[str, str] | None = None
+) -> Iterator[EdgeServer]:
     """Initialise a store in ``data_dir`` and run a server on it for the block."""
     cli("init", "--data", str(data_dir), *(["--demo"] if demo else []))
-    server = EdgeServer(data_dir)
+    server = EdgeServer(data_dir, env=env)
     server.start()
     try:
         yield server

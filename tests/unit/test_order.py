@@ -35,15 +35,21 @@ def line(line_id: str = "l1", *, sent: bool = False, voided: bool = False) -> Or
 
 
 def order(
-    state: OrderState = "open", lines: list[OrderLine] | None = None, paid_minor: int = 0
+    state: OrderState = "open",
+    lines: list[OrderLine] | None = None,
+    paid_minor: int = 0,
+    total_minor: int = 350,
 ) -> Order:
+    totals = OrderTotals(
+        total_minor=total_minor, paid_minor=paid_minor, balance_minor=total_minor - paid_minor
+    )
     return Order(
         id="o1",
         number=7,
         business_day="2025-03-01",
         state=state,
         lines=[line()] if lines is None else lines,
-        totals=OrderTotals(total_minor=350, paid_minor=paid_minor, balance_minor=350 - paid_minor),
+        totals=totals,
         device_id="d1",
         opened_by="e1",
         opened_at_ms=0,
@@ -112,10 +118,20 @@ def test_close_moves_a_paid_order_to_closed() -> None:
     assert transition("paid", "close") == "closed"
 
 
-@pytest.mark.parametrize("state", ["open", "sent", "closed"])
-def test_only_a_paid_order_can_be_closed(state: OrderState) -> None:
+def test_a_closed_order_cannot_be_closed_again() -> None:
     with pytest.raises(IllegalTransition):
-        transition(state, "close")
+        transition("closed", "close")
+
+
+# Open and sent orders used to be refused "close" by the table itself. The table now allows it so
+# a zero-total order can be settled without money; that closing never skips a payment is checked
+# against the order's balance in check_action (see "content" below).
+@pytest.mark.parametrize("state", ["open", "sent"])
+def test_closing_an_unpaid_order_settles_the_bill_and_needs_payment_take(
+    state: OrderState,
+) -> None:
+    assert rule(state, "close") == Rule(to="closed", permission="payment.take")
+    assert transition(state, "close") == "closed"
 
 
 @pytest.mark.parametrize("state", ["paid", "closed"])
@@ -184,6 +200,7 @@ def test_partial_payment_leaves_the_state(state: OrderState) -> None:
 
 
 def test_zero_total_order_is_never_paid_by_settle() -> None:
+    # Still true: a zero-total order is closed on request (check_action), never paid by accident.
     assert settle("open", 0, 0) == "open"
 
 
@@ -211,10 +228,40 @@ def test_empty_order_cannot_be_sent_or_paid(action: Action) -> None:
         check_action(order(lines=[]), action)
 
 
-@pytest.mark.parametrize("action", ["send", "pay"])
+@pytest.mark.parametrize("action", ["send", "pay", "close"])
 def test_order_of_only_voided_lines_counts_as_empty(action: Action) -> None:
     with pytest.raises(IllegalTransition):
-        check_action(order(lines=[line(voided=True)]), action)
+        check_action(order(lines=[line(voided=True)], total_minor=0), action)
+
+
+@pytest.mark.parametrize("state", ["open", "sent"])
+def test_zero_total_order_with_live_lines_can_be_closed(state: OrderState) -> None:
+    found = check_action(order(state, total_minor=0), "close")
+    assert (found.to, found.permission) == ("closed", "payment.take")
+
+
+@pytest.mark.parametrize("state", ["open", "sent"])
+def test_empty_zero_total_order_cannot_be_closed(state: OrderState) -> None:
+    with pytest.raises(IllegalTransition, match="no lines to close"):
+        check_action(order(state, lines=[], total_minor=0), "close")
+
+
+@pytest.mark.parametrize("state", ["open", "sent"])
+@pytest.mark.parametrize("paid_minor", [0, 100])
+def test_order_that_still_owes_money_cannot_be_closed(state: OrderState, paid_minor: int) -> None:
+    with pytest.raises(IllegalTransition, match="balance of") as caught:
+        check_action(order(state, paid_minor=paid_minor), "close")
+    assert caught.value.context["balance_minor"] == 350 - paid_minor
+
+
+def test_reopened_order_left_unchanged_can_be_closed_again() -> None:
+    # Reopening does not settle (the order would fall straight back to paid), so a manager who
+    # reopens and changes nothing holds an open order that owes nothing.
+    assert check_action(order("open", paid_minor=350), "close").to == "closed"
+
+
+def test_paid_order_is_closed_whatever_its_content() -> None:
+    assert check_action(order("paid", lines=[], paid_minor=350), "close").to == "closed"
 
 
 def test_sent_order_with_nothing_new_cannot_be_sent_again() -> None:
@@ -289,3 +336,24 @@ def test_check_action_never_changes_the_order(
         assert (state, action) in TRANSITIONS
         assert found.to is None or found.to in STATES
     assert msgspec.json.encode(subject) == before
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["open", "sent"]),
+    st.lists(st.tuples(st.booleans(), st.booleans()), max_size=4),
+    st.integers(0, 700),
+    st.integers(0, 700),
+)
+def test_an_unsettled_order_closes_only_with_live_lines_and_nothing_owed(
+    state: OrderState, flags: list[tuple[bool, bool]], total_minor: int, paid_minor: int
+) -> None:
+    lines = [line(f"l{i}", sent=sent, voided=voided) for i, (sent, voided) in enumerate(flags)]
+    subject = order(state, lines, min(paid_minor, total_minor), total_minor)
+    allowed = bool(live_lines(lines)) and subject.totals.balance_minor == 0
+    try:
+        check_action(subject, "close")
+    except IllegalTransition:
+        assert not allowed
+    else:
+        assert allowed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import jwt
@@ -46,6 +47,9 @@ class TokenAuth(AbstractAuthenticationMiddleware):
                 "Log in first: send 'Authorization: Bearer <access token>'.",
                 {"WWW-Authenticate": "Bearer"},
             )
+        cached = _VERIFIED.get(token)
+        if cached is not None and cached[0] > time.time():
+            return AuthenticationResult(user=cached[1], auth=cached[2])
         key: bytes = connection.app.state.edge.jwt_key
         try:
             claims = decode_jwt(key, token)
@@ -71,13 +75,26 @@ class TokenAuth(AbstractAuthenticationMiddleware):
             name=claims.get("name", ""),
             device_id=claims.get("dev"),
         )
+        _remember(token, actor, claims)
         return AuthenticationResult(user=actor, auth=claims)
+
+
+# Verified access tokens, so a tablet's next request skips the signature check (until expiry).
+_VERIFIED: dict[str, tuple[float, Actor, dict[str, Any]]] = {}
+_VERIFIED_MAX = 4096
+
+
+def _remember(token: str, actor: Actor, claims: dict[str, Any]) -> None:
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()  # a store has a few dozen tablets: this only bounds a flood
+    _VERIFIED[token] = (float(claims["exp"]), actor, claims)
 
 
 def requires(permission: str) -> Any:
     """A route guard: the caller's role must hold ``permission``."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # Async on purpose: Litestar runs a sync guard on its thread pool, a thread hop per request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         actor: Actor = connection.user
         if not has_permission(actor.role, permission):
             raise PermissionDenied(

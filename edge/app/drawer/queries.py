@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import apsw
 import msgspec
 
+from edge.store.memo import memoised
 from shared.schemas.documents import DrawerEntry, DrawerSession
 
 MAIN_DRAWER = "main"
@@ -21,7 +22,11 @@ def decode_rows(rows: Iterable[Any], type_: type[S]) -> list[S]:
 
 
 def open_session(conn: apsw.Connection, drawer_id: str = MAIN_DRAWER) -> DrawerSession | None:
-    """The drawer's open till session, if any (at most one per drawer)."""
+    """The drawer's open till session, if any (at most one per drawer; memoised in the writer)."""
+    return memoised(conn, "drawer_sessions", drawer_id, lambda: _open_session(conn, drawer_id))
+
+
+def _open_session(conn: apsw.Connection, drawer_id: str) -> DrawerSession | None:
     row = conn.execute(
         "SELECT data FROM drawer_sessions WHERE drawer_id = ? AND state = 'open'"
         " ORDER BY opened_at_ms DESC LIMIT 1",

@@ -7,15 +7,22 @@ from typing import Annotated
 import msgspec
 
 from edge.app.auth.routes import Pin
+from edge.app.bodies import LOWERCASE
 from edge.domain.tenders import MAX_MINOR
 from shared.schemas.documents import DrawerEntry, DrawerSession
 
+# Tablets mint these (iOS spells UUIDs in uppercase); the body decoder stores them lowercased, so
+# a retry in the other case still finds the first request's entity.
 EntityId = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-        description="a UUID minted by the tablet, so a retried request is not applied twice",
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        description=(
+            "a UUID minted by the tablet, so a retried request is not applied twice;"
+            " either case, stored lowercase"
+        ),
     ),
+    LOWERCASE,
 ]
 # Denominations are checked against the store's list by the domain; the bounds here only keep
 # absurd bodies (huge counts, thousands of keys) out.

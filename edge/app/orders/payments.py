@@ -40,6 +40,8 @@ from shared.schemas.documents import (
     DrawerEntry,
     DrawerEntryKind,
     DrawerSession,
+    Order,
+    OrderTotals,
     Payment,
 )
 
@@ -51,8 +53,7 @@ def take_payment(
 
     A card payment is recorded as taken on the reader; the Stripe outbox comes later.
     """
-    require(actor.role, PAYMENT_TAKE)
-    _check_tender_fields(data)
+    check_payment(actor, data)
     payment_id = data.id or uuid7()
 
     def run(tx: WriteTx) -> tuple[PaymentResult, bool]:
@@ -60,48 +61,66 @@ def take_payment(
         if stored is not None:
             return stored, True
         order = queries.get_order(tx.conn, order_id)
-        allow(actor, check_action(order, "pay"), None)
-        ticket.writable_day(tx, edge, order)
-        taken = _tender(data, ticket.retotal(tx.conn, order).balance_minor)
-        session = require_open_session(tx.conn) if data.tender == "cash" else None
-        payment = Payment(
-            id=payment_id,
-            order_id=order.id,
-            tender=data.tender,
-            amount_minor=taken.amount_minor,
-            tip_minor=taken.tip_minor,
-            tendered_minor=taken.tendered_minor,
-            change_minor=taken.change_minor,
-            drawer_session_id=session.id if session else None,
-            reference=data.reference,
-            taken_by=actor.employee_id,
-            device_id=actor.device_id or BACK_OFFICE,
-            taken_at_ms=tx.at_ms,
-        )
-        tx.put(edge.day_doc(order.business_day), "payments", payment)
-        if session is not None:
-            # The tip stays in the till with the sale; the change went back to the customer.
-            cash_in = taken.amount_minor + taken.tip_minor
-            cash_entry(tx, edge, actor, session, "sale", cash_in, payment.id, None)
-        detail = {
-            "payment_id": payment.id,
-            "tender": payment.tender,
-            "amount_minor": payment.amount_minor,
-            "tip_minor": payment.tip_minor,
-        }
-        order = ticket.record(
-            tx,
-            edge,
-            actor,
-            order,
-            "payment_taken",
-            detail=detail,
-            pending_paid_minor=payment.amount_minor,
-            pending_tip_minor=payment.tip_minor,
-        )
-        return PaymentResult(payment=payment, order=order, change_minor=payment.change_minor), False
+        return pay(tx, edge, actor, order, ticket.retotal(tx.conn, order), data, payment_id), False
 
     return Replayable(run)
+
+
+def check_payment(actor: Actor, data: PaymentCreate) -> None:
+    """What can be refused before the writer: the role, and the fields the tender needs."""
+    require(actor.role, PAYMENT_TAKE)
+    _check_tender_fields(data)
+
+
+def pay(
+    tx: WriteTx,
+    edge: Edge,
+    actor: Actor,
+    order: Order,
+    before: OrderTotals,
+    data: PaymentCreate,
+    payment_id: str,
+) -> PaymentResult:
+    """Take a tender on ``order`` (whose totals are ``before``): payment, till, order, audit."""
+    allow(actor, check_action(order, "pay"), None)
+    ticket.writable_day(tx, edge, order)
+    taken = _tender(data, before.balance_minor)
+    session = require_open_session(tx.conn) if data.tender == "cash" else None
+    payment = Payment(
+        id=payment_id,
+        order_id=order.id,
+        tender=data.tender,
+        amount_minor=taken.amount_minor,
+        tip_minor=taken.tip_minor,
+        tendered_minor=taken.tendered_minor,
+        change_minor=taken.change_minor,
+        drawer_session_id=session.id if session else None,
+        reference=data.reference,
+        taken_by=actor.employee_id,
+        device_id=actor.device_id or BACK_OFFICE,
+        taken_at_ms=tx.at_ms,
+    )
+    tx.put(edge.day_doc(order.business_day), "payments", payment)
+    if session is not None:
+        # The tip stays in the till with the sale; the change went back to the customer.
+        cash_in = taken.amount_minor + taken.tip_minor
+        cash_entry(tx, edge, actor, session, "sale", cash_in, payment.id, None)
+    detail = {
+        "payment_id": payment.id,
+        "tender": payment.tender,
+        "amount_minor": payment.amount_minor,
+        "tip_minor": payment.tip_minor,
+    }
+    order = ticket.record(
+        tx,
+        edge,
+        actor,
+        order,
+        "payment_taken",
+        detail=detail,
+        totals=ticket.with_tender(before, payment.amount_minor, payment.tip_minor),
+    )
+    return PaymentResult(payment=payment, order=order, change_minor=payment.change_minor)
 
 
 def _stored(conn: apsw.Connection, payment_id: str, order_id: str) -> PaymentResult | None:

@@ -14,6 +14,7 @@ import msgspec
 
 from edge.app.drawer.queries import decode_rows
 from edge.domain.errors import NotFound
+from edge.store.memo import memo_of, memoised
 from shared.schemas.documents import (
     Category,
     Discount,
@@ -35,12 +36,27 @@ def _marks(values: list[str]) -> str:
 
 
 def _by_ids(conn: apsw.Connection, table: str, ids: Iterable[str], type_: type[E]) -> dict[str, E]:
+    """Catalog entities by id (those that exist); memoised per id in the writer."""
     wanted = list(dict.fromkeys(ids))
-    if not wanted:
+    memo = memo_of(conn)
+    if memo is None:
+        return _query_ids(conn, table, wanted, type_)
+    missing = [i for i in wanted if not memo.has(table, i)]
+    found = _query_ids(conn, table, missing, type_)
+    for entity_id in missing:
+        memo.get(table, entity_id, lambda e=entity_id: found.get(e))
+    return {i: e for i in wanted if (e := memo.get(table, i, _absent)) is not None}
+
+
+def _absent() -> None:
+    return None
+
+
+def _query_ids(conn: apsw.Connection, table: str, ids: list[str], type_: type[E]) -> dict[str, E]:
+    if not ids:
         return {}
-    rows = conn.execute(f"SELECT data FROM {table} WHERE id IN ({_marks(wanted)})", wanted)
-    found = decode_rows(rows, type_)
-    return {entity.id: entity for entity in found}
+    rows = conn.execute(f"SELECT data FROM {table} WHERE id IN ({_marks(ids)})", ids)
+    return {entity.id: entity for entity in decode_rows(rows, type_)}
 
 
 def find_order(conn: apsw.Connection, order_id: str) -> Order | None:
@@ -150,16 +166,19 @@ def catalog_for(conn: apsw.Connection, item_ids: Iterable[str]) -> Catalog:
 
 def item_categories(conn: apsw.Connection, item_ids: Iterable[str]) -> dict[str, str]:
     """item id -> category id, for the items that exist."""
-    wanted = list(dict.fromkeys(item_ids))
-    if not wanted:
-        return {}
-    rows = conn.execute(f"SELECT id, category_id FROM items WHERE id IN ({_marks(wanted)})", wanted)
-    return {str(item_id): str(category_id) for item_id, category_id in rows}
+    return {i.id: i.category_id for i in _by_ids(conn, "items", item_ids, Item).values()}
 
 
 def live_discounts(conn: apsw.Connection) -> list[Discount]:
     """Catalog discounts that are not archived (the automatic rules are among them)."""
-    return decode_rows(conn.execute("SELECT data FROM discounts WHERE archived = 0"), Discount)
+    return memoised(
+        conn,
+        "discounts",
+        "live",
+        lambda: decode_rows(
+            conn.execute("SELECT data FROM discounts WHERE archived = 0"), Discount
+        ),
+    )
 
 
 def find_discount(conn: apsw.Connection, discount_id: str) -> Discount | None:

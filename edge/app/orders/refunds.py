@@ -94,7 +94,7 @@ def refund_payment(
                 "refunded",
                 approved_by=approver_id,
                 detail=detail,
-                pending_paid_minor=-amount,
+                totals=ticket.retotal(tx.conn, order, -amount),
             )
         return RefundResult(refund=given, order=order), False
 
@@ -182,7 +182,7 @@ def void_order(
             "voided",
             approved_by=approver_id,
             detail=detail,
-            pending_paid_minor=-sum(r.amount_minor for r in returned),
+            totals=ticket.retotal(tx.conn, order, -sum(r.amount_minor for r in returned)),
         )
 
     return command

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.params import Parameter
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.auth.service import resolve_approver
 from edge.app.context import Edge
-from edge.app.orders import discounts, payments, queries, refunds, service
+from edge.app.orders import discounts, payments, queries, refunds, sale, service
 from edge.app.orders.schemas import (
     Approval,
     DiscountApply,
@@ -31,7 +30,6 @@ from edge.app.orders.schemas import (
     RefundCreate,
     RefundResult,
 )
-from edge.app.problems import ApiError
 from edge.domain.business_day import parse_day
 from edge.domain.permissions import (
     ORDER_CREATE,
@@ -44,21 +42,12 @@ from edge.domain.permissions import (
 )
 from shared.schemas.documents import Order, OrderState
 
-B = TypeVar("B", bound=msgspec.Struct)
 R = TypeVar("R")
 Req = Request[Actor, Any, Any]
 
 
 def _edge(request: Req) -> Edge:
     return request.app.state.edge  # type: ignore[no-any-return]
-
-
-async def _strict(request: Req, type_: type[B]) -> B:
-    """Decode the body again without coercion: Litestar turns "2" and 2.0 into 2, we refuse them."""
-    try:
-        return msgspec.json.decode(await request.body(), type=type_)
-    except msgspec.DecodeError as exc:  # ValidationError is a subclass
-        raise ApiError(400, "bad-request", f"Validation failed: {exc}") from exc
 
 
 async def _approver(request: Req, manager_pin: str | None) -> Actor | None:
@@ -70,10 +59,13 @@ def _answer(value: R, replayed: bool) -> Response[R]:
 
 
 @post("/orders", guards=[requires(ORDER_CREATE)])
-async def create_order(request: Req, data: OrderCreate) -> Response[Order]:
-    """Open an order (with its first lines); a retried id returns the stored order with 200."""
-    data = await _strict(request, OrderCreate)
-    command = service.create_order(_edge(request), request.user, data)
+async def create_order(request: Req, data: OrderCreate) -> Response[OrderDetail]:
+    """Open an order with its first lines and, for a quick-service sale, its ``payments``.
+
+    The order and its payments are taken together or not at all (each tender needs
+    payment.take). A retried id returns the stored order, with its payments, with 200.
+    """
+    command = sale.open_order(_edge(request), request.user, data)
     order = await _edge(request).store.writer.run(command)
     return _answer(order, command.replayed)
 
@@ -101,7 +93,6 @@ async def get_order(request: Req, order_id: str) -> OrderDetail:
 @post("/orders/{order_id:str}/lines", guards=[requires(ORDER_EDIT)], status_code=200)
 async def add_lines(request: Req, order_id: str, data: LinesAdd) -> Order:
     """Add lines to an open or sent order."""
-    data = await _strict(request, LinesAdd)
     edge = _edge(request)
     return await edge.store.writer.run(service.add_lines(edge, request.user, order_id, data))
 
@@ -113,7 +104,6 @@ async def add_lines(request: Req, order_id: str, data: LinesAdd) -> Order:
 )
 async def void_line(request: Req, order_id: str, line_id: str, data: LineVoid) -> Order:
     """Void a line; a line the kitchen has needs order.void or a manager's PIN."""
-    data = await _strict(request, LineVoid)
     edge = _edge(request)
     approver = await _approver(request, data.manager_pin)
     command = service.void_line(edge, request.user, order_id, line_id, data, approver)
@@ -123,7 +113,6 @@ async def void_line(request: Req, order_id: str, line_id: str, data: LineVoid) -
 @post("/orders/{order_id:str}/discounts", guards=[requires(ORDER_DISCOUNT)], status_code=200)
 async def apply_discount(request: Req, order_id: str, data: DiscountApply) -> Order:
     """Apply a discount; above the store's thresholds it needs a manager (or their PIN)."""
-    data = await _strict(request, DiscountApply)
     edge = _edge(request)
     approver = await _approver(request, data.manager_pin)
     command = discounts.apply_discount(edge, request.user, order_id, data, approver)
@@ -145,7 +134,6 @@ async def remove_discount(request: Req, order_id: str, applied_id: str) -> Order
 @patch("/orders/{order_id:str}", guards=[requires(ORDER_EDIT)])
 async def update_order(request: Req, order_id: str, data: OrderPatch) -> Order:
     """Change the service charge, table or note of an open or sent order."""
-    data = await _strict(request, OrderPatch)
     edge = _edge(request)
     return await edge.store.writer.run(service.update_order(edge, request.user, order_id, data))
 
@@ -160,7 +148,6 @@ async def send_order(request: Req, order_id: str) -> Order:
 @post("/orders/{order_id:str}/payments", guards=[requires(PAYMENT_TAKE)])
 async def take_payment(request: Req, order_id: str, data: PaymentCreate) -> Response[PaymentResult]:
     """Take cash (with change), card or external; a retried id returns the stored payment."""
-    data = await _strict(request, PaymentCreate)
     edge = _edge(request)
     command = payments.take_payment(edge, request.user, order_id, data)
     result = await edge.store.writer.run(command)
@@ -170,7 +157,6 @@ async def take_payment(request: Req, order_id: str, data: PaymentCreate) -> Resp
 @post("/orders/{order_id:str}/refunds", guards=[requires(PAYMENT_TAKE)])
 async def refund(request: Req, order_id: str, data: RefundCreate) -> Response[RefundResult]:
     """Give money back on a paid or closed order (payment.refund, or a manager's PIN)."""
-    data = await _strict(request, RefundCreate)
     edge = _edge(request)
     approver = await _approver(request, data.manager_pin)
     command = refunds.refund_payment(edge, request.user, order_id, data, approver)
@@ -181,7 +167,6 @@ async def refund(request: Req, order_id: str, data: RefundCreate) -> Response[Re
 @post("/orders/{order_id:str}/void", guards=[requires(ORDER_VOID)], status_code=200)
 async def void_order(request: Req, order_id: str, data: OrderVoid) -> Order:
     """Void an order; once money was taken it needs a manager, and paid orders a refund first."""
-    data = await _strict(request, OrderVoid)
     edge = _edge(request)
     approver = await _approver(request, data.manager_pin)
     command = refunds.void_order(edge, request.user, order_id, data, approver)
@@ -191,9 +176,8 @@ async def void_order(request: Req, order_id: str, data: OrderVoid) -> Order:
 @post("/orders/{order_id:str}/reopen", guards=[requires(ORDER_EDIT)], status_code=200)
 async def reopen_order(request: Req, order_id: str, data: Approval | None = None) -> Order:
     """Reopen a paid or closed order (order.reopen, or a manager's PIN)."""
-    pin = (await _strict(request, Approval)).manager_pin if data is not None else None
     edge = _edge(request)
-    approver = await _approver(request, pin)
+    approver = await _approver(request, data.manager_pin if data is not None else None)
     command = service.reopen_order(edge, request.user, order_id, approver)
     return await edge.store.writer.run(command)
 

@@ -46,6 +46,9 @@ class LineInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 Lines = Annotated[list[LineInput], msgspec.Meta(min_length=1, max_length=MAX_LINES)]
 
 
+MAX_TENDERS = 8
+
+
 class OrderCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Open an order; a retried create with the same ``id`` returns the stored order."""
 
@@ -54,6 +57,8 @@ class OrderCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     table: Table | None = None
     note: Note | None = None
     service_charge_percent: Percent | None = None
+    # Quick service: tenders taken in the same step; all or nothing with the order.
+    payments: Annotated[list[PaymentCreate], msgspec.Meta(max_length=MAX_TENDERS)] = []
 
 
 class LinesAdd(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -108,7 +108,9 @@ def create_order(edge: Edge, actor: Actor, data: OrderCreate) -> Replayable[Orde
             opened_at_ms=tx.at_ms,
             updated_at_ms=tx.at_ms,
         )
-        return ticket.record(tx, edge, actor, order, "created", detail={"lines": len(lines)}), False
+        totals = ticket.retotal(tx.conn, order, ledger=(0, 0))  # no tender can predate the order
+        detail = {"lines": len(lines)}
+        return ticket.record(tx, edge, actor, order, "created", detail=detail, totals=totals), False
 
     return Replayable(run)
 
@@ -209,7 +211,7 @@ def send_order(edge: Edge, actor: Actor, order_id: str) -> OrderCommand:
 
 
 def close_order(edge: Edge, actor: Actor, order_id: str) -> OrderCommand:
-    """Close a paid order (it leaves the open tickets)."""
+    """Close a paid order, or one with nothing left to pay (it leaves the open tickets)."""
 
     def command(tx: WriteTx) -> Order:
         order = queries.get_order(tx.conn, order_id)

@@ -79,10 +79,17 @@ def automatic_for(
 
 
 def retotal(
-    conn: apsw.Connection, order: Order, pending_paid_minor: int = 0, pending_tip_minor: int = 0
+    conn: apsw.Connection,
+    order: Order,
+    pending_paid_minor: int = 0,
+    *,
+    ledger: tuple[int, int] | None = None,
 ) -> OrderTotals:
-    """The order's totals from its lines, discounts and payment ledger (plus pending amounts)."""
-    paid_minor, tip_minor = queries.ledger(conn, order.id)
+    """The order's totals from its lines, discounts and ledger (plus a pending refund or void).
+
+    ``ledger`` (paid, tip) spares the query when the caller knows it (a new order has none).
+    """
+    paid_minor, tip_minor = queries.ledger(conn, order.id) if ledger is None else ledger
     receipt = compute_totals(
         order.lines,
         order.discounts,
@@ -90,9 +97,19 @@ def retotal(
         tax_mode=order.tax_mode,
         rounding=order.rounding,
         paid_minor=paid_minor + pending_paid_minor,
-        tip_minor=tip_minor + pending_tip_minor,
+        tip_minor=tip_minor,
     )
     return receipt.totals
+
+
+def with_tender(totals: OrderTotals, paid_minor: int, tip_minor: int) -> OrderTotals:
+    """Totals after a tender of ``paid_minor`` (negative for a refund) and ``tip_minor``."""
+    return msgspec.structs.replace(
+        totals,
+        paid_minor=totals.paid_minor + paid_minor,
+        tip_minor=totals.tip_minor + tip_minor,
+        balance_minor=totals.balance_minor - paid_minor,
+    )
 
 
 def writable_day(tx: WriteTx, edge: Edge, order: Order) -> str:
@@ -115,15 +132,16 @@ def record(
     approved_by: str | None = None,
     detail: dict[str, object] | None = None,
     settles: bool = True,
-    pending_paid_minor: int = 0,
-    pending_tip_minor: int = 0,
+    totals: OrderTotals | None = None,
 ) -> Order:
-    """Retotal ``order`` from its ledger, settle its state, write it, audit and publish it.
+    """Settle ``order``'s state from its totals, write it, audit and publish it.
 
-    The ledger is read from the projections, which show this command's own writes only after it
-    returns: a payment recorded in the same command passes its amounts as ``pending_*``.
+    ``totals`` defaults to a retotal from the ledger in the projections, which show this command's
+    own payments only after it returns (or flushes): a command that records a payment or refund
+    passes the totals that include it.
     """
-    totals = retotal(tx.conn, order, pending_paid_minor, pending_tip_minor)
+    if totals is None:
+        totals = retotal(tx.conn, order)
     # settle() also refuses an overpaid order, so it runs even when the state must not move.
     state = settle(order.state, totals.balance_minor, totals.total_minor)
     order = msgspec.structs.replace(
