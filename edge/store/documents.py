@@ -1,8 +1,9 @@
 """The CRDT document store: live pycrdt Docs over the ``crdt_update`` log and its snapshots.
 
-Only the writer thread touches this object (pycrdt transactions from several tasks silently merge
-into one update). A document is loaded from its compacted snapshot plus the later log entries, with
-the appliance's pinned client id, so its own future updates continue its own clock.
+Only the writer (whichever thread leads its batch, one at a time) touches this object: pycrdt
+transactions from several tasks silently merge into one update. A document is loaded from its
+compacted snapshot plus the later log entries, with the appliance's pinned client id, so its own
+future updates continue its own clock.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class DocumentStore:
         return True
 
     def _load(self, conn: apsw.Connection, doc_id: str) -> pycrdt.Doc:
-        doc = pycrdt.Doc(client_id=pinned_client_id(conn, doc_id))
+        # Whichever thread leads the writer's batch edits the document (one at a time).
+        doc = pycrdt.Doc(client_id=pinned_client_id(conn, doc_id), allow_multithreading=True)
         for body in stored_updates(conn, doc_id):
             doc.apply_update(body)
         captured: list[bytes] = []

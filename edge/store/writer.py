@@ -1,11 +1,11 @@
 """The single writer: every change to the store file goes through here.
 
-A command is a function ``command(tx) -> result`` run on the writer thread. It reads what it needs
-through ``tx.conn`` (projections, inside the open transaction), decides through the pure domain,
-and records its writes as intents (``tx.put``, ``tx.patch``, ``tx.set``, ``tx.audit``). Only when
-it returns are the intents applied: each touched document changes in one pycrdt transaction, its
-update is appended to the ``crdt_update`` log, the entries are re-projected, all inside the
-command's SAVEPOINT. A refusal therefore never touches a document.
+A command is a function ``command(tx) -> result`` run by the writer, one at a time. It reads
+what it needs through ``tx.conn`` (projections, inside the open transaction), decides through the
+pure domain, and records its writes as intents (``tx.put``, ``tx.patch``, ``tx.set``,
+``tx.audit``). Only when it returns are the intents applied: each touched document changes in one
+pycrdt transaction, its update is appended to the ``crdt_update`` log, the entries are
+re-projected, all inside the command's SAVEPOINT. A refusal therefore never touches a document.
 
 Commands that arrive together share one ``BEGIN IMMEDIATE ... COMMIT`` (group commit); each caller
 is answered only after that shared commit, so an acknowledged write is durable.
@@ -14,9 +14,9 @@ is answered only after that shared commit, so an acknowledged write is durable.
 from __future__ import annotations
 
 import asyncio
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -107,7 +107,16 @@ class WriteTx:
 
 
 class Writer:
-    """Owns the writer connection and the live documents; runs commands one at a time."""
+    """Owns the writer connection and the live documents; runs commands one batch at a time.
+
+    A thread that calls ``call``/``submit`` while no batch is running becomes the leader: it runs
+    every queued command as one batch, in its own thread, then looks again; the others wait for
+    their futures. A lone caller therefore runs its command inline, with no thread hand-off (and
+    no fight for the GIL with a second thread around every SQLite call), while concurrent callers
+    still share commits. Commands from the event loop (``run``) are led by the writer's own pump
+    thread instead, so the loop keeps serving requests while SQLite works. The lock makes the
+    connection and the live documents single-user, as apsw and pycrdt require.
+    """
 
     def __init__(
         self,
@@ -118,10 +127,11 @@ class Writer:
         self._path = path
         self._clock = clock
         self._on_commit = on_commit
-        self._queue: queue.SimpleQueue[tuple[Callable[[WriteTx], Any], Future[Any]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._thread: threading.Thread | None = None
+        self._queue: deque[tuple[Callable[[WriteTx], Any], Future[Any]]] = deque()
+        self._lead = threading.Lock()
+        self._wake = threading.Event()
+        self._pump: threading.Thread | None = None
+        self._conn: apsw.Connection | None = None
         self._stopped = False
         self.docs = DocumentStore()
         self._memo = Memo()
@@ -131,27 +141,44 @@ class Writer:
         self._last_batch_at = time.monotonic()
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._conn is not None:
             raise RuntimeError("writer already started")
-        ready: Future[None] = Future()
-        self._thread = threading.Thread(target=self._run, args=(ready,), name="writer", daemon=True)
-        self._thread.start()
-        ready.result()
+        conn = connect(self._path, writer=True)
+        self._memo = attach(conn)
+        conn.set_wal_hook(self._on_wal)
+        self._stopped = False
+        self._conn = conn
+        self._pump = threading.Thread(target=self._pump_loop, name="writer", daemon=True)
+        self._pump.start()
 
     def stop(self) -> None:
-        if self._thread is None:
-            return
         self._stopped = True
-        self._queue.put(None)
-        self._thread.join()
-        self._thread = None
+        self._wake.set()
+        if self._pump is not None:
+            self._pump.join()
+            self._pump = None
+        with self._lead:
+            self._stopped = True
+            while self._queue:
+                _, future = self._queue.popleft()
+                future.set_exception(WriterStopped("the store is shutting down"))
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
-    def submit(self, command: Callable[[WriteTx], T]) -> Future[T]:
-        """Queue a command; the future resolves after its commit (or with its refusal)."""
-        if self._stopped:
+    def submit(self, command: Callable[[WriteTx], T], *, lead: bool = True) -> Future[T]:
+        """Queue a command; resolves after the commit.
+
+        ``lead``: run the batch in this thread if nobody is (else the pump thread runs it).
+        """
+        if self._stopped or self._conn is None:
             raise WriterStopped("the store is shutting down")
         future: Future[T] = Future()
-        self._queue.put((command, future))
+        self._queue.append((command, future))
+        if lead:
+            self._drain()
+        else:
+            self._wake.set()
         return future
 
     def call(self, command: Callable[[WriteTx], T]) -> T:
@@ -159,40 +186,35 @@ class Writer:
         return self.submit(command).result()
 
     async def run(self, command: Callable[[WriteTx], T]) -> T:
-        """Run a command from asyncio code and await its commit."""
-        return await asyncio.wrap_future(self.submit(command))
+        """Run a command from asyncio code and await its commit (led by the pump thread)."""
+        return await asyncio.wrap_future(self.submit(command, lead=False))
 
-    def _run(self, ready: Future[None]) -> None:
-        try:
-            conn = connect(self._path, writer=True)
-        except BaseException as exc:
-            ready.set_exception(exc)
-            return
-        self._memo = attach(conn)
-        conn.set_wal_hook(self._on_wal)
-        ready.set_result(None)
-        try:
-            while True:
-                item = self._queue.get()
-                if item is None:
-                    return
-                batch = [item]
-                while len(batch) < MAX_BATCH:
-                    try:
-                        nxt = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is None:
-                        self._queue.put(None)  # finish this batch, then stop
-                        break
-                    batch.append(nxt)
-                self._run_batch(conn, batch)
-        finally:
-            conn.close()
+    def _pump_loop(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()  # before draining: a later wake-up is never lost
+            if self._stopped:
+                return
+            self._drain()
+
+    def _drain(self) -> None:
+        # An item queued after the leader's last look is seen by its submitter's own look here,
+        # which comes after the append: one of the two always runs it.
+        while self._queue and not self._stopped:
+            if not self._lead.acquire(blocking=False):
+                return  # a leader is running and will look at the queue again
+            try:
+                while self._queue and self._conn is not None:
+                    batch = [self._queue.popleft()]
+                    while self._queue and len(batch) < MAX_BATCH:
+                        batch.append(self._queue.popleft())
+                    self._run_batch(self._conn, batch)
+            finally:
+                self._lead.release()
 
     def idle_s(self) -> float:
         """Seconds since the last commit, 0 while commands wait: background work yields to sales."""
-        if not self._queue.empty():
+        if self._queue or self._lead.locked():
             return 0.0
         return time.monotonic() - self._last_batch_at
 
