@@ -94,7 +94,12 @@ def _business_day_of_minute(minute: int, tz: str, cutoff: str) -> str:
 
 def local_weekday_hhmm(at_ms: int, tz: str) -> tuple[int, str]:
     """The local weekday (0 = Monday) and "HH:MM" of the instant ``at_ms`` in zone ``tz``."""
-    local = _local(at_ms, tz)
+    return _weekday_hhmm_of_minute(_check_ms(at_ms) // _MINUTE_MS, tz)
+
+
+@lru_cache(maxsize=256)
+def _weekday_hhmm_of_minute(minute: int, tz: str) -> tuple[int, str]:
+    local = _local(minute * _MINUTE_MS, tz)
     return local.weekday(), f"{local.hour:02d}:{local.minute:02d}"
 
 
