@@ -8,7 +8,6 @@ future updates continue its own clock.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -16,13 +15,10 @@ from collections.abc import Callable, Iterable
 import apsw
 import pycrdt
 
+from shared.schemas.sync import update_hash
+
 # Yjs client ids must stay below 2^53 to survive JavaScript peers.
 _CLIENT_ID_LIMIT = 1 << 53
-
-
-def update_hash(body: bytes) -> bytes:
-    """Content hash of an update: the log's dedup key and the sync protocol's idempotency key."""
-    return hashlib.blake2b(body, digest_size=16).digest()
 
 
 class DocumentStore:
