@@ -11,10 +11,12 @@ from __future__ import annotations
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import apsw
 import pycrdt
 
+from edge.store.collections import Collection, doc_collections
 from shared.schemas.sync import update_hash
 
 # Yjs client ids must stay below 2^53 to survive JavaScript peers.
@@ -63,14 +65,25 @@ class DocumentStore:
         append_update(conn, doc_id, body, "local", at_ms)
         return body
 
-    def apply_remote(self, conn: apsw.Connection, doc_id: str, body: bytes, at_ms: int) -> bool:
-        """Apply an update from elsewhere; False when the log already held it."""
+    def apply_remote(
+        self, conn: apsw.Connection, doc_id: str, body: bytes, at_ms: int
+    ) -> set[tuple[Collection, str]] | None:
+        """Apply an update from elsewhere; the entries it touched, or None when already logged."""
+        doc = self.get(conn, doc_id)  # before logging: a fresh load would replay this update
         if not append_update(conn, doc_id, body, "remote", at_ms):
-            return False
-        doc = self.get(conn, doc_id)
-        doc.apply_update(body)
+            return None
+        touched: set[tuple[Collection, str]] = set()
+        subscriptions = []
+        for coll in doc_collections(doc_id):
+            root = doc.get(coll.name, type=pycrdt.Map)
+            subscriptions.append((root, root.observe_deep(_collector(coll, touched))))
+        try:
+            doc.apply_update(body)
+        finally:
+            for root, subscription in subscriptions:
+                root.unobserve(subscription)
         self._captured[doc_id].clear()
-        return True
+        return touched
 
     def _load(self, conn: apsw.Connection, doc_id: str) -> pycrdt.Doc:
         # Whichever thread leads the writer's batch edits the document (one at a time).
@@ -87,6 +100,21 @@ class DocumentStore:
             doc_id, _ = self._docs.popitem(last=False)
             self._captured.pop(doc_id, None)
             self._subs.pop(doc_id, None)
+
+
+def _collector(
+    coll: Collection, touched: set[tuple[Collection, str]]
+) -> Callable[[list[Any]], None]:
+    """An observer noting which entries of a collection an update changed."""
+
+    def collect(events: list[Any]) -> None:
+        for event in events:
+            if event.path:  # a field of a per-field entity: the entity is its first path step
+                touched.add((coll, str(event.path[0])))
+            else:
+                touched.update((coll, str(key)) for key in event.keys)
+
+    return collect
 
 
 def stored_updates(conn: apsw.Connection, doc_id: str) -> Iterable[bytes]:

@@ -59,8 +59,18 @@ class WriteTx:
     events: list[tuple[str, Any]] = field(default_factory=list)
     audited: bool = False
     applier: Callable[[WriteTx, bool], list[str]] | None = None
+    remote_applier: Callable[[WriteTx, str, bytes], bool] | None = None
     applied_docs: set[str] = field(default_factory=set)
     deferred: list[_Intent] = field(default_factory=list)
+
+    def apply_remote(self, doc_id: str, body: bytes) -> bool:
+        """Take an update from elsewhere (the relay): log it once, apply it, re-project what it
+        touched. False when the log already held it. Remote updates are not audited here: the
+        replica that made them audited them."""
+        if self.remote_applier is None:
+            raise RuntimeError("this transaction cannot take remote updates")
+        self.applied_docs.add(doc_id)
+        return self.remote_applier(self, doc_id, body)
 
     def flush(self) -> None:
         """Project the intents so far, so the rest of this command reads its own writes.
@@ -260,11 +270,11 @@ class Writer:
     def _run_one(
         self, conn: apsw.Connection, command: Callable[[WriteTx], Any], touched: set[str]
     ) -> tuple[bool, Any, list[tuple[str, Any]]]:
-        tx = WriteTx(conn, self._clock(), applier=self._apply)
+        tx = WriteTx(conn, self._clock(), applier=self._apply, remote_applier=self._apply_remote)
         conn.execute("SAVEPOINT command")
         try:
             result = command(tx)
-            if (tx.intents or tx.applied_docs) and not tx.audited:
+            if tx.intents and not tx.audited:
                 raise RuntimeError("a command wrote without an audit entry")
             tx.applied_docs.update({i.doc_id for i in tx.intents})  # before: a failure reloads them
             self._apply(tx, True)
@@ -280,6 +290,16 @@ class Writer:
             return False, exc, []
         touched.update(tx.applied_docs)
         return True, result, tx.events
+
+    def _apply_remote(self, tx: WriteTx, doc_id: str, body: bytes) -> bool:
+        touched = self.docs.apply_remote(tx.conn, doc_id, body, tx.at_ms)
+        if touched is None:
+            return False
+        doc = self.docs.get(tx.conn, doc_id)
+        for coll, key in touched:
+            self._memo.forget(coll.name)
+            projection.project(tx.conn, doc_id, coll, key, projection.read_entry(doc, coll, key))
+        return True
 
     def _apply(self, tx: WriteTx, final: bool) -> list[str]:
         """Write intents to their documents (and the log) and project them.

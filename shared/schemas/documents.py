@@ -13,7 +13,7 @@ Money is always integer minor units; rates are decimal strings (``"0.20"`` is 20
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -292,7 +292,7 @@ class DaySeal(msgspec.Struct, kw_only=True):
     business_day: str
     sealed_by: str
     sealed_at_ms: int
-    report: dict[str, object]
+    report: dict[str, Any]
 
 
 class AuditEntry(Entity, kw_only=True):
@@ -303,4 +303,4 @@ class AuditEntry(Entity, kw_only=True):
     entity_type: str
     entity_id: str | None = None
     approved_by: str | None = None
-    detail: dict[str, object] = {}
+    detail: dict[str, Any] = {}

@@ -24,7 +24,7 @@ from edge.store.documents import (
 from edge.store.errors import SchemaTooNew
 from edge.store.ids import uuid7
 from edge.store.migrations import MIGRATIONS, migrate, schema_version
-from edge.store.projection import read_entry
+from edge.store.projection import encode, read_entry
 from edge.store.rebuild import projection_dump, rebuild
 from edge.store.store import Store, create
 from edge.store.writer import WriteTx
@@ -211,25 +211,43 @@ def test_concurrent_field_edits_from_two_replicas_both_survive(store: Store) -> 
         tx.patch(CATALOG, "items", item.id, {"name": "Caffè latte"})
         _audit(tx)
 
-    def apply_remote(tx: WriteTx) -> bool:
-        applied = store.writer.docs.apply_remote(tx.conn, CATALOG, remote_update, tx.at_ms)
-        doc = store.writer.docs.get(tx.conn, CATALOG)
-        from edge.store.projection import project
-
-        project(
-            tx.conn,
-            CATALOG,
-            collection("items"),
-            item.id,
-            read_entry(doc, collection("items"), item.id),
-        )
-        return applied
-
     store.writer.call(rename)
-    assert store.writer.call(apply_remote) is True
-    assert store.writer.call(apply_remote) is False  # the same update twice is logged once
+    assert store.writer.call(lambda tx: tx.apply_remote(CATALOG, remote_update)) is True
+    # The same update twice is logged once and changes nothing.
+    assert store.writer.call(lambda tx: tx.apply_remote(CATALOG, remote_update)) is False
     row = _rows(store, f"SELECT name, price_minor FROM items WHERE id = '{item.id}'")
     assert row == [("Caffè latte", 360)]
+    assert _rows(store, "SELECT origin FROM crdt_update ORDER BY seq")[-1] == ("remote",)
+
+
+def test_a_remote_update_projects_the_entries_it_brings(store: Store) -> None:
+    # Another appliance's day: an order and its audit entry arrive as one update.
+    other = pycrdt.Doc()
+    at_ms = 1_795_000_000_000
+    order = _order(at_ms)
+    entry = d.AuditEntry(
+        id=uuid7(),
+        at_ms=at_ms,
+        actor_id="e9",
+        device_id="t9",
+        action="order.created",
+        entity_type="order",
+        entity_id=order.id,
+    )
+    with other.transaction():
+        other.get("orders", type=pycrdt.Map)[order.id] = encode(order)
+        other.get("audit", type=pycrdt.Map)[entry.id] = encode(entry)
+    assert store.writer.call(lambda tx: tx.apply_remote(DAY, other.get_update())) is True
+    assert _rows(store, f"SELECT number FROM orders WHERE id = '{order.id}'") == [(order.number,)]
+    assert _rows(store, f"SELECT action FROM audit WHERE id = '{entry.id}'") == [("order.created",)]
+    # Rebuilding from the log gives the same tables: the remote entries are in the log too.
+    before = projection_dump(store.read)
+    conn = connect(store.path, writer=True)
+    try:
+        rebuild(conn)
+        assert projection_dump(conn) == before
+    finally:
+        conn.close()
 
 
 def test_rebuild_reproduces_identical_projections(store: Store) -> None:
