@@ -8,7 +8,6 @@ own with `pair_tablet` or `logged_in`; those are closed after the test.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,8 +86,3 @@ def menu(cashier: Tablet) -> Menu:
 def till(manager: Tablet) -> dict[str, Any]:
     """The open till session of the main drawer (opened with £50 when none is)."""
     return open_till(manager)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"

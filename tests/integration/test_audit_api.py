@@ -33,3 +33,14 @@ def test_audit_filters_are_validated(manager: Tablet) -> None:
         response = manager.get("/api/v1/audit", params=params)
         assert response.status_code == 400, params
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_issuing_a_pairing_code_is_audited_without_the_code(manager: Tablet) -> None:
+    code = manager.post("/api/v1/devices/pairing-codes").json()
+    entries = [
+        e for e in manager.get("/api/v1/audit").json() if e["action"] == "device.pairing_code"
+    ]
+    assert entries, "no audit entry for the pairing code"
+    newest = entries[0]
+    assert newest["detail"] == {"expires_at_ms": code["expires_at_ms"]}
+    assert code["code"] not in str(newest)

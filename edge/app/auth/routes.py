@@ -59,9 +59,14 @@ async def pair(request: Request[Any, Any, Any], data: PairRequest) -> service.Pa
 async def pairing_code(request: Request[Actor, Any, Any]) -> service.PairingCode:
     """A new one-time pairing code, valid for ten minutes."""
     edge = _edge(request)
+    actor = request.user
 
     def command(tx: WriteTx) -> service.PairingCode:
-        return service.create_pairing_code(tx.conn, tx.at_ms, edge.config.pairing_code_ttl_s)
+        code = service.create_pairing_code(tx.conn, tx.at_ms, edge.config.pairing_code_ttl_s)
+        # The code itself is a secret: the audit keeps who asked for one and until when.
+        detail = {"expires_at_ms": code.expires_at_ms}
+        audit(tx, edge, actor, "device.pairing_code", "device", None, detail=detail)
+        return code
 
     return await edge.store.writer.run(command)
 
