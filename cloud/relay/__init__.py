@@ -1,0 +1,1 @@
+"""The cloud relay: device enrollment, document sync, storage backends and the owner API."""

@@ -13,34 +13,31 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from edge.app import ops
+from edge.app.auditlog.routes import router as audit_router
 from edge.app.auth.principal import TokenAuth
 from edge.app.auth.routes import router as auth_router
 from edge.app.bodies import StrictRequest
+from edge.app.catalog.routes import router as catalog_router
 from edge.app.context import Edge
+from edge.app.drawer.routes import router as drawer_router
+from edge.app.employees.routes import router as employees_router
+from edge.app.orders.routes import router as orders_router
 from edge.app.problems import EXCEPTION_HANDLERS
+from edge.app.replication.routes import router as replication_router
+from edge.app.reports.routes import router as reports_router
+from edge.app.settings.routes import router as settings_router
 
-AREA_ROUTERS: list[object] = [auth_router]
-
-
-def _area_routers() -> list[object]:
-    # Areas register themselves here; imported lazily so each stays an independent module.
-    from edge.app.auditlog.routes import router as audit_router
-    from edge.app.catalog.routes import router as catalog_router
-    from edge.app.drawer.routes import router as drawer_router
-    from edge.app.employees.routes import router as employees_router
-    from edge.app.orders.routes import router as orders_router
-    from edge.app.reports.routes import router as reports_router
-    from edge.app.settings.routes import router as settings_router
-
-    return [
-        catalog_router,
-        orders_router,
-        drawer_router,
-        employees_router,
-        reports_router,
-        audit_router,
-        settings_router,
-    ]
+ROUTERS = [
+    auth_router,
+    catalog_router,
+    orders_router,
+    drawer_router,
+    employees_router,
+    reports_router,
+    audit_router,
+    settings_router,
+    replication_router,
+]
 
 
 def create_app(edge: Edge) -> Litestar:
@@ -49,11 +46,17 @@ def create_app(edge: Edge) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         edge.hub.bind(asyncio.get_running_loop())
-        yield
-        edge.store.stop()
+        if edge.sync is not None:
+            await edge.sync.start()
+        try:
+            yield
+        finally:
+            if edge.sync is not None:
+                await edge.sync.stop()
+            edge.store.stop()
 
     return Litestar(
-        route_handlers=[*AREA_ROUTERS, *_area_routers(), ops.health, ops.metrics, ops.events],
+        route_handlers=[*ROUTERS, ops.health, ops.metrics, ops.events],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[DefineMiddleware(TokenAuth, exclude=["^/schema", "^/health", "^/metrics"])],

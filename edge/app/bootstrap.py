@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from edge.app.audit import audit
 from edge.app.config import EdgeConfig
 from edge.app.context import Edge
-from edge.app.employees.records import new_employee
+from edge.app.employees.records import find_pin_pepper, new_employee
 from edge.app.hub import Hub
+from edge.app.relay_link import sync_worker
 from edge.app.security import load_or_create_key
 from edge.store.ids import uuid7
 from edge.store.store import Store, create
@@ -23,25 +26,51 @@ def initialise(data_dir: Path, *, demo: bool) -> list[str]:
     load_or_create_key(data_dir)
     edge = open_edge(EdgeConfig.load(data_dir), identity=(uuid7(), uuid7()))
     try:
-        if demo:
-            from edge.app.demo import seed_demo
-
-            return seed_demo(edge)
-        pin = f"{secrets.randbelow(10**6):06d}"
-        owner_id = uuid7()
-        edge.store.writer.call(lambda tx: _first_owner(tx, edge, owner_id, pin))
-        return [f"owner PIN {pin} (change it after the first login)"]
+        return seed(edge, demo=demo)
     finally:
         edge.store.stop()
 
 
+def seed(edge: Edge, *, demo: bool) -> list[str]:
+    """The first settings and staff of a new store (the demo café with ``demo``)."""
+    if demo:
+        from edge.app.demo import seed_demo
+
+        return seed_demo(edge)
+    if has_staff(edge):
+        # Another store of this org set the staff up already (pulled from the relay).
+        edge.store.writer.call(lambda tx: setup_store_only(tx, edge, StoreSettings()))
+        return ["staff log in with the PINs they use in the org's other stores"]
+    pin = f"{secrets.randbelow(10**6):06d}"
+    owner_id = uuid7()
+    edge.store.writer.call(lambda tx: _first_owner(tx, edge, owner_id, pin))
+    return [f"owner PIN {pin} (change it after the first login)"]
+
+
+def has_staff(edge: Edge) -> bool:
+    """Whether the org's people document already holds employees."""
+    return edge.store.read.execute("SELECT 1 FROM employees LIMIT 1").fetchone() is not None
+
+
 def base_setup(tx: WriteTx, edge: Edge, settings: StoreSettings) -> str:
-    """Write the store settings and the org's PIN pepper; return the pepper."""
+    """Write the store settings and, unless the org has one, its PIN pepper; return the pepper.
+
+    The pepper is a flat key that any store could write: a store joining an org that already has
+    one must keep it, or every PIN tag minted elsewhere would stop matching.
+    """
     for key, value in _settings_items(settings):
         tx.set(edge.settings_doc, "settings", key, value)
-    pepper = secrets.token_hex(16)
-    tx.set(people_doc(edge.org_id), "meta", "pin_pepper", pepper)
+    pepper = find_pin_pepper(tx.conn, edge.org_id)
+    if pepper is None:
+        pepper = secrets.token_hex(16)
+        tx.set(people_doc(edge.org_id), "meta", "pin_pepper", pepper)
     return pepper
+
+
+def setup_store_only(tx: WriteTx, edge: Edge, settings: StoreSettings) -> None:
+    """A new store of an org whose menu and staff exist: only the store's own settings."""
+    base_setup(tx, edge, settings)
+    audit(tx, edge, None, "store.init", "store", edge.store_id)
 
 
 def _settings_items(settings: StoreSettings) -> list[tuple[str, object]]:
@@ -58,7 +87,8 @@ def _first_owner(tx: WriteTx, edge: Edge, owner_id: str, pin: str) -> None:
 def open_edge(config: EdgeConfig, identity: tuple[str, str] | None = None) -> Edge:
     """Start the store of ``config.data_dir`` and build the process context around it."""
     hub = Hub(config.ws_queue)
-    store = Store(config.data_dir, on_commit=hub.publish_threadsafe)
+    listeners: list[Callable[[list[tuple[str, Any]]], None]] = [hub.publish_threadsafe]
+    store = Store(config.data_dir, on_commit=lambda events: [f(events) for f in listeners])
     store.start()
     if identity is not None:
         org_id, store_id = identity
@@ -72,6 +102,9 @@ def open_edge(config: EdgeConfig, identity: tuple[str, str] | None = None) -> Ed
         store_id=store.meta("store_id"),
         clock=store.clock,
     )
+    edge.sync = sync_worker(edge)
+    if edge.sync is not None:
+        listeners.append(edge.sync.notify_threadsafe)
     return edge
 
 

@@ -46,6 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     code = commands.add_parser("pairing-code", help="print a one-time code to pair a tablet")
     _data(code)
+
+    enroll = commands.add_parser(
+        "enroll", help="link this appliance to the relay with a one-time enrollment code"
+    )
+    _data(enroll)
+    enroll.add_argument(
+        "--relay", required=True, help="the relay's URL, e.g. https://relay.example"
+    )
+    enroll.add_argument("--code", required=True, help="the store's one-time enrollment code")
+    enroll.add_argument("--name", default="appliance", help="what the relay calls this appliance")
+    enroll.add_argument(
+        "--demo",
+        action="store_true",
+        help="a new store: load the demo café unless the org has staff",
+    )
     return parser
 
 
@@ -127,7 +142,27 @@ def _pairing_code(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"init": _init, "serve": _serve, "rebuild": _rebuild, "pairing-code": _pairing_code}
+def _enroll(args: argparse.Namespace) -> int:
+    from edge.app.enrollment import enroll_appliance
+    from edge.sync.errors import SyncError
+
+    try:
+        lines = enroll_appliance(args.data, args.relay, args.code, args.name, demo=args.demo)
+    except SyncError as exc:
+        print(f"fynlo-edge: enrollment failed: {exc}", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
+    return 0
+
+
+_COMMANDS = {
+    "init": _init,
+    "serve": _serve,
+    "rebuild": _rebuild,
+    "pairing-code": _pairing_code,
+    "enroll": _enroll,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

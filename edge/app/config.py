@@ -8,6 +8,8 @@ from pathlib import Path
 
 from edge.app.hub import MAX_QUEUED
 
+_PARSERS: dict[str, type] = {"int": int, "float": float}
+
 
 @dataclass(frozen=True)
 class EdgeConfig:
@@ -24,6 +26,7 @@ class EdgeConfig:
     pairing_code_ttl_s: int = 10 * 60
     log_level: str = "INFO"
     ws_queue: int = MAX_QUEUED  # events a tablet may fall behind before it must resync
+    sync_interval_s: float = 15.0  # pull at least this often while the relay sends no hint
 
     @classmethod
     def load(cls, data_dir: Path, env: dict[str, str] | None = None, **flags: object) -> EdgeConfig:
@@ -37,5 +40,5 @@ class EdgeConfig:
             if flags.get(f.name) is not None:
                 values[f.name] = flags[f.name]
             elif raw is not None:
-                values[f.name] = int(raw) if f.type in ("int", int) else raw
+                values[f.name] = _PARSERS.get(str(f.type), str)(raw)
         return cls(**values)  # type: ignore[arg-type]

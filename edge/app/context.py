@@ -13,6 +13,7 @@ from edge.app.hub import Hub
 from edge.domain.business_day import business_day, next_day
 from edge.store.memo import memoised
 from edge.store.store import Store
+from edge.sync.worker import SyncWorker
 from shared.schemas.documents import StoreSettings, day_doc, settings_doc
 
 
@@ -27,6 +28,7 @@ class Edge:
     org_id: str
     store_id: str
     clock: Callable[[], int]
+    sync: SyncWorker | None = None  # set when the appliance is enrolled with a relay
 
     @property
     def settings_doc(self) -> str:

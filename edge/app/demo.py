@@ -11,7 +11,7 @@ from typing import NamedTuple
 import msgspec
 
 from edge.app.audit import audit
-from edge.app.bootstrap import base_setup
+from edge.app.bootstrap import base_setup, has_staff, setup_store_only
 from edge.app.context import Edge
 from edge.app.employees.records import new_employee
 from edge.store.ids import uuid7
@@ -131,8 +131,18 @@ STAFF: list[tuple[str, Role, str, str | None, str | None]] = [
 
 
 def seed_demo(edge: Edge) -> list[str]:
-    """Write the demo café (settings, menu, discounts, staff); return printable logins."""
+    """Write the demo café (settings, menu, discounts, staff); return printable logins.
+
+    A store joining an org whose menu and staff came from the relay gets only its settings.
+    """
+    if has_staff(edge):
+        edge.store.writer.call(lambda tx: setup_store_only(tx, edge, SETTINGS))
+        return ["the org's demo staff and menu came from the relay:", *_logins()]
     edge.store.writer.call(lambda tx: _seed(tx, edge))
+    return _logins()
+
+
+def _logins() -> list[str]:
     return [
         login_line(name, role, pin, email, password) for name, role, pin, email, password in STAFF
     ]

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 
@@ -32,6 +33,8 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "schema_version": row[0] if row else 0,
         "writer": {"batches": edge.store.writer.batches, "commands": edge.store.writer.commands},
         "websocket_clients": edge.hub.connections,
+        # Selling never waits on the relay: a sync failure shows here but the status stays ok.
+        "sync": msgspec.to_builtins(edge.sync.summary) if edge.sync else {"enrolled": False},
     }
 
 

@@ -136,7 +136,20 @@ CREATE INDEX audit_at ON audit (at_ms);
 CREATE INDEX audit_entity ON audit (entity_id);
 """
 
-MIGRATIONS: list[str] = [_V1]
+_V2 = """
+-- replication with the relay: per-document cursors, so an interrupted sync resumes -----------
+CREATE TABLE sync_state (
+    doc_id TEXT PRIMARY KEY,
+    pushed_seq INTEGER NOT NULL DEFAULT 0,   -- local crdt_update.seq the relay has acknowledged
+    pull_cursor INTEGER NOT NULL DEFAULT 0,  -- relay seq applied here
+    relay_head INTEGER NOT NULL DEFAULT 0,   -- the relay's head when last seen
+    last_success_ms INTEGER,
+    last_error TEXT,
+    last_error_ms INTEGER
+);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2]
 
 # Tables derived from documents: emptied and refilled by a rebuild.
 PROJECTION_TABLES = (

@@ -6,6 +6,7 @@ and recompute it from the documents and get the same tables back.
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
@@ -16,6 +17,7 @@ import pycrdt
 from edge.store.collections import Collection, collection, doc_collections
 from shared.schemas import documents as d
 
+log = logging.getLogger("fynlo.store")
 _encoder = msgspec.json.Encoder()
 
 
@@ -97,9 +99,25 @@ def project_doc(conn: apsw.Connection, doc_id: str, doc: pycrdt.Doc) -> int:
     count = 0
     for coll in doc_collections(doc_id):
         for key in entry_keys(doc, coll):
-            project(conn, doc_id, coll, key, read_entry(doc, coll, key))
-            count += 1
+            count += project_entry(conn, doc_id, doc, coll, key)
     return count
+
+
+def project_entry(
+    conn: apsw.Connection, doc_id: str, doc: pycrdt.Doc, coll: Collection, key: str
+) -> bool:
+    """Project one entry as the document holds it; False (logged) when it cannot be read.
+
+    Another replica may write what this version cannot read: it stays in the document (so every
+    replica converges) but out of the tables, here and in every rebuild alike.
+    """
+    try:
+        value = read_entry(doc, coll, key)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        log.warning("unreadable %s entry %s in %s: %s", coll.name, key, doc_id, exc)
+        return False
+    project(conn, doc_id, coll, key, value)
+    return True
 
 
 def _column(value: Any) -> Any:

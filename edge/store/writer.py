@@ -298,7 +298,7 @@ class Writer:
         doc = self.docs.get(tx.conn, doc_id)
         for coll, key in touched:
             self._memo.forget(coll.name)
-            projection.project(tx.conn, doc_id, coll, key, projection.read_entry(doc, coll, key))
+            projection.project_entry(tx.conn, doc_id, doc, coll, key)
         return True
 
     def _apply(self, tx: WriteTx, final: bool) -> list[str]:

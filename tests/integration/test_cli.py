@@ -9,7 +9,7 @@ import pytest
 from edge.app.cli import build_parser
 from tests.support.server import cli
 
-SUBCOMMANDS = ("init", "serve", "rebuild", "pairing-code")
+SUBCOMMANDS = ("init", "serve", "rebuild", "pairing-code", "enroll")
 
 
 def test_every_subcommand_is_listed_in_the_top_level_help() -> None:

@@ -11,14 +11,20 @@ from shared.schemas.documents import Employee, Role, people_doc
 
 def pin_pepper(conn: apsw.Connection, org_id: str) -> str:
     """The org's key for PIN tags, kept in the people document so every store can log staff in."""
+    pepper = find_pin_pepper(conn, org_id)
+    if pepper is None:
+        raise RuntimeError("the people document has no PIN pepper: run `fynlo-edge init`")
+    return pepper
+
+
+def find_pin_pepper(conn: apsw.Connection, org_id: str) -> str | None:
+    """The org's PIN pepper, or None before the people document has one."""
     row = conn.execute(
         "SELECT value FROM doc_values WHERE doc_id = ? AND collection = 'meta' AND key ="
         " 'pin_pepper'",
         (people_doc(org_id),),
     ).fetchone()
-    if row is None:
-        raise RuntimeError("the people document has no PIN pepper: run `fynlo-edge init`")
-    return str(msgspec.json.decode(row[0]))
+    return None if row is None else str(msgspec.json.decode(row[0]))
 
 
 def secret_fields(pepper: str, pin: str | None, password: str | None) -> dict[str, str]:

@@ -1,0 +1,99 @@
+"""The relay's Litestar application and the context its routes share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from cloud.relay.config import RelayConfig, open_storage
+from cloud.relay.problems import EXCEPTION_HANDLERS
+from cloud.relay.routes import enroll, live, ops, owner, sync
+from cloud.relay.routes.live import Hub
+from cloud.relay.routes.ops import Counters
+from cloud.relay.routes.ratelimit import RateLimiter
+from cloud.relay.security import load_or_create_key, now_ms
+from cloud.relay.storage.base import Storage
+
+# Guessing one owner's password: ten tries at once, then one every ten seconds.
+LOGIN_RATE_PER_S, LOGIN_BURST = 0.1, 10
+
+
+@dataclass
+class Relay:
+    """One per process; routes reach it as ``request.app.state.relay``."""
+
+    config: RelayConfig
+    storage: Storage
+    jwt_key: bytes
+    hub: Hub
+    sync_limiter: RateLimiter
+    login_limiter: RateLimiter
+    counters: Counters = field(default_factory=Counters)
+    clock: Callable[[], int] = now_ms
+
+    @classmethod
+    def build(cls, config: RelayConfig) -> Relay:
+        """Everything a relay process needs; the storage starts with the app."""
+        return cls(
+            config=config,
+            storage=open_storage(config),
+            jwt_key=load_or_create_key(config.data_dir),
+            hub=Hub(config.ws_queue),
+            sync_limiter=RateLimiter(config.sync_rate_per_s, config.sync_burst),
+            login_limiter=RateLimiter(LOGIN_RATE_PER_S, LOGIN_BURST),
+        )
+
+
+def create_app(relay: Relay, on_ready: Callable[[], None] | None = None) -> Litestar:
+    """The app; the storage starts and stops with it, and ``on_ready`` runs once it is open."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await relay.storage.start()
+        try:
+            if on_ready is not None:
+                on_ready()
+            yield
+        finally:
+            await relay.storage.stop()
+
+    return Litestar(
+        route_handlers=[
+            owner.router,
+            enroll.router,
+            sync.router,
+            live.hints,
+            ops.health,
+            ops.metrics,
+        ],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[ops.count_responses],
+        request_max_body_size=relay.config.max_json_bytes,
+        # Pulls of text-heavy documents shrink several-fold; level 6 gets most of it, cheaper.
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, gzip_compress_level=6
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Fynlo relay API",
+            version="1",
+            path="/schema",
+            description=(
+                "Owners log in (`POST /api/v1/auth/login`) and manage stores; appliances enroll"
+                " with a one-time code (`POST /api/v1/devices/enroll`) and sync msgpack bodies"
+                " under `/api/v1/sync` with `Authorization: Bearer <device token>`. Errors are"
+                " RFC 9457 problem details."
+            ),
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+        ),
+        state=State({"relay": relay}),
+    )

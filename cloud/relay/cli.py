@@ -1,0 +1,200 @@
+"""The ``fynlo-relay`` command: serve, org create, store create, enrollment-code.
+
+The administrative commands open the storage directly (the same SQLite file a running server
+uses is fine: SQLite serialises the writers), so the first org exists before any owner can log in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from cloud.relay.config import ConfigError, RelayConfig, open_storage
+from cloud.relay.routes.enroll import issue_code
+from cloud.relay.security import hash_password, now_ms, uuid7
+from cloud.relay.storage.base import Storage, StorageError
+
+MIN_PASSWORD_CHARS = 10
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", type=Path, required=True, help="data directory (relay.db, keys, logs)"
+    )
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="a postgresql:// URL to use instead of SQLite in the data directory",
+    )
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose own --help says what it does, as the listing above it does."""
+    return commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fynlo-relay",
+        description="Fynlo cloud relay: enrollment, document sync and the owner API.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = _command(commands, "serve", "run the relay's API on HOST:PORT")
+    _common(serve)
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8090)")
+
+    org = commands.add_parser("org", help="organisations").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    org_create = _command(
+        org, "create", "create an organisation and its owner's login; prints the org id"
+    )
+    _common(org_create)
+    org_create.add_argument("--name", required=True, help="the organisation's name")
+    org_create.add_argument("--owner-email", required=True, help="the owner's login email")
+    org_create.add_argument(
+        "--owner-password",
+        required=True,
+        help=f"the owner's password (at least {MIN_PASSWORD_CHARS} characters)",
+    )
+
+    store = commands.add_parser("store", help="stores").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    store_create = _command(
+        store, "create", "create a store; prints its id, then a one-time enrollment code"
+    )
+    _common(store_create)
+    store_create.add_argument("--org", required=True, help="the id of the store's organisation")
+    store_create.add_argument("--name", required=True, help="the store's name")
+
+    code = _command(
+        commands, "enrollment-code", "print a new one-time enrollment code for a store (24 h)"
+    )
+    _common(code)
+    code.add_argument("--store", required=True, help="the id of the store to enroll into")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; 2 (with a message on stderr) when it cannot do what was asked."""
+    args = build_parser().parse_args(argv)
+    name = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
+    try:
+        config = RelayConfig.load(
+            args.data,
+            database=args.database,
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+        )
+        if name == "serve":
+            return _serve(config)
+        return asyncio.run(_with_storage(config, _COMMANDS[name], args))
+    except (ConfigError, StorageError, CommandError) as exc:
+        print(f"fynlo-relay: {exc}", file=sys.stderr)
+        return 2
+
+
+class CommandError(Exception):
+    """A command that cannot do what was asked (a short password, an email already used)."""
+
+
+async def _with_storage(
+    config: RelayConfig,
+    command: Callable[[Storage, RelayConfig, argparse.Namespace], Awaitable[None]],
+    args: argparse.Namespace,
+) -> int:
+    async with open_storage(config) as storage:
+        await command(storage, config, args)
+    return 0
+
+
+async def _org_create(storage: Storage, config: RelayConfig, args: argparse.Namespace) -> None:
+    email = args.owner_email.strip().lower()
+    if "@" not in email:
+        raise CommandError(f"{args.owner_email!r} is not an email address")
+    if len(args.owner_password) < MIN_PASSWORD_CHARS:
+        raise CommandError(f"the owner's password needs at least {MIN_PASSWORD_CHARS} characters")
+    # Checked before the org is made, so a taken email leaves no owner-less org behind.
+    if await storage.owner_by_email(email) is not None:
+        raise CommandError(f"an owner with the email {email} exists already")
+    password_hash = await asyncio.to_thread(hash_password, args.owner_password)
+    at = now_ms()
+    org = await storage.create_org(uuid7(), args.name.strip(), at)
+    await storage.create_owner(uuid7(), org.id, email, password_hash, at)
+    print(org.id)
+
+
+async def _store_create(storage: Storage, config: RelayConfig, args: argparse.Namespace) -> None:
+    at = now_ms()
+    await storage.get_org(args.org)  # NotFound names the org rather than failing deeper
+    store = await storage.create_store(uuid7(), args.org, args.name.strip(), at)
+    code = await issue_code(storage, store.id, at, config.enrollment_code_ttl_s)
+    print(store.id)
+    print(code.code)
+
+
+async def _enrollment_code(storage: Storage, config: RelayConfig, args: argparse.Namespace) -> None:
+    store = await storage.get_store(args.store)
+    code = await issue_code(storage, store.id, now_ms(), config.enrollment_code_ttl_s)
+    print(code.code)
+
+
+_COMMANDS = {
+    "org create": _org_create,
+    "store create": _store_create,
+    "enrollment-code": _enrollment_code,
+}
+
+
+def _serve(config: RelayConfig) -> int:
+    import uvicorn
+
+    from cloud.relay.app import Relay, create_app
+
+    _configure_logs(config.log_level)
+    base = f"http://{config.host}:{config.port}"
+
+    def announce() -> None:
+        line = {"event": "serving", "url": base, "docs": f"{base}/schema"}
+        print(json.dumps(line), flush=True)
+
+    app = create_app(Relay.build(config), on_ready=announce)
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+    return 0
+
+
+class _JsonLines(logging.Formatter):
+    """One JSON object per log line: UTC time, level, logger, message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def _configure_logs(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(_JsonLines())
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

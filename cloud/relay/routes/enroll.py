@@ -1,0 +1,76 @@
+"""Enrollment: one-time codes for a store, exchanged by an appliance for a device credential."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Router, post
+
+from cloud.relay.problems import ApiError
+from cloud.relay.routes import relay_of
+from cloud.relay.security import (
+    new_device_token,
+    new_enrollment_code,
+    normalise_code,
+    token_digest,
+    uuid7,
+)
+from cloud.relay.storage.base import Storage
+
+
+class EnrollmentCode(msgspec.Struct, frozen=True, kw_only=True):
+    """A code as shown to its owner, the one time it is shown."""
+
+    code: str
+    expires_at_ms: int
+
+
+class EnrollRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+
+
+class Enrollment(msgspec.Struct, frozen=True, kw_only=True):
+    """The device's credential: shown once, stored by the relay only as a hash."""
+
+    device_id: str
+    token: str
+    org_id: str
+    store_id: str
+
+
+async def issue_code(storage: Storage, store_id: str, now_ms: int, ttl_s: int) -> EnrollmentCode:
+    """A fresh one-time code for ``store_id``; only its hash is kept."""
+    code = new_enrollment_code()
+    expires_at_ms = now_ms + ttl_s * 1000
+    await storage.add_enrollment_code(token_digest(normalise_code(code)), store_id, expires_at_ms)
+    return EnrollmentCode(code=code, expires_at_ms=expires_at_ms)
+
+
+@post("/devices/enroll", status_code=201, tags=["enrollment"])
+async def enroll(request: Request[Any, Any, Any], data: EnrollRequest) -> Enrollment:
+    """Exchange a store's one-time enrollment code for a device token (no login needed)."""
+    relay = relay_of(request)
+    token = new_device_token()
+    device = await relay.storage.redeem_enrollment_code(
+        token_digest(normalise_code(data.code)),
+        relay.clock(),
+        uuid7(),
+        data.name.strip() or data.name,
+        token_digest(token),
+    )
+    if device is None:
+        # One answer for unknown, used and expired codes: a guesser learns nothing from it.
+        raise ApiError(
+            403,
+            "enrollment-code-invalid",
+            "That enrollment code is wrong, already used or expired: ask the owner for a new one.",
+        )
+    relay.counters.enrollments += 1
+    return Enrollment(
+        device_id=device.id, token=token, org_id=device.org_id, store_id=device.store_id
+    )
+
+
+router = Router(path="/api/v1", route_handlers=[enroll])

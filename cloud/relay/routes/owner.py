@@ -1,0 +1,168 @@
+"""The owner API: password login, an org's stores, and enrollment codes for them."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import anyio.to_thread
+import jwt
+import msgspec
+from litestar import Request, Router, get, post
+from litestar.di import Provide
+
+from cloud.relay.problems import ApiError
+from cloud.relay.routes import bearer, relay_of, unauthorized
+from cloud.relay.routes.enroll import EnrollmentCode, issue_code
+from cloud.relay.security import decode_jwt, encode_jwt, uuid7, verify_password
+from cloud.relay.storage.base import NotFound, Store
+
+OWNER_TOKEN_TYPE = "owner"
+
+
+class LoginRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=200)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class OwnerToken(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    owner_id: str
+    org_id: str
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """The owner behind a request, from the claims of their access token."""
+
+    owner_id: str
+    org_id: str
+
+
+class StoreRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+
+
+class NewStore(msgspec.Struct, frozen=True, kw_only=True):
+    store: Store
+    enrollment_code: EnrollmentCode
+
+
+async def current_owner(request: Request[Any, Any, Any]) -> Principal:
+    """The owner whose access token the request carries; 401 otherwise."""
+    token = bearer(request)
+    if not token:
+        raise unauthorized("Log in first: send 'Authorization: Bearer <access token>'.")
+    try:
+        claims = decode_jwt(relay_of(request).jwt_key, token)
+    except jwt.ExpiredSignatureError as exc:
+        raise ApiError(
+            401,
+            "token-expired",
+            "The access token has expired: log in again.",
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from exc
+    except jwt.InvalidTokenError as exc:
+        raise unauthorized("The access token is not valid here: log in again.") from exc
+    if claims.get("typ") != OWNER_TOKEN_TYPE or not isinstance(claims.get("org"), str):
+        raise unauthorized("Use an owner's access token from POST /api/v1/auth/login.")
+    return Principal(owner_id=str(claims["sub"]), org_id=claims["org"])
+
+
+def _own_org(owner: Principal, org_id: str) -> None:
+    if org_id != owner.org_id:
+        raise ApiError(403, "forbidden", "That is not your organisation.", org_id=org_id)
+
+
+async def _own_store(request: Request[Any, Any, Any], owner: Principal, store_id: str) -> Store:
+    """The store if it belongs to the owner's org; unknown and foreign stores answer the same."""
+    try:
+        store = await relay_of(request).storage.get_store(store_id)
+    except NotFound:
+        store = None
+    if store is None or store.org_id != owner.org_id:
+        raise ApiError(
+            403, "forbidden", "That is not a store of your organisation.", store_id=store_id
+        )
+    return store
+
+
+@post("/auth/login", status_code=200, tags=["owner"])
+async def login(request: Request[Any, Any, Any], data: LoginRequest) -> OwnerToken:
+    """An owner's password login; answers an access token for the owner API."""
+    relay = relay_of(request)
+    email = data.email.strip().lower()
+    # Keyed by address and email: guessing one owner's password is slowed, while a flood from
+    # elsewhere cannot lock that owner out of their own dashboard.
+    client = request.client.host if request.client else "?"
+    wait_s = relay.login_limiter.take(f"{client} {email}")
+    if wait_s:
+        raise ApiError(
+            429,
+            "too-many-requests",
+            "Too many login attempts for this email: wait and retry.",
+            {"Retry-After": str(math.ceil(wait_s))},
+        )
+    owner = await relay.storage.owner_by_email(email)
+    stored = owner.password_hash if owner else None
+    # Argon2 takes tens of milliseconds of CPU: off the event loop, so sync keeps flowing.
+    if not await anyio.to_thread.run_sync(verify_password, stored, data.password) or not owner:
+        raise ApiError(401, "login-failed", "Wrong email or password.")
+    now_s = relay.clock() // 1000
+    ttl_s = relay.config.owner_access_ttl_s
+    claims = {
+        "sub": owner.id,
+        "org": owner.org_id,
+        "typ": OWNER_TOKEN_TYPE,
+        "iat": now_s,
+        "exp": now_s + ttl_s,
+        "jti": uuid7(),
+    }
+    return OwnerToken(
+        access_token=encode_jwt(relay.jwt_key, claims),
+        expires_in=ttl_s,
+        owner_id=owner.id,
+        org_id=owner.org_id,
+    )
+
+
+@get("/orgs/{org_id:str}/stores", tags=["owner"])
+async def list_stores(
+    request: Request[Any, Any, Any], owner: Principal, org_id: str
+) -> list[Store]:
+    """The stores of the owner's organisation."""
+    _own_org(owner, org_id)
+    return await relay_of(request).storage.list_stores(org_id)
+
+
+@post("/orgs/{org_id:str}/stores", status_code=201, tags=["owner"])
+async def create_store(
+    request: Request[Any, Any, Any], owner: Principal, org_id: str, data: StoreRequest
+) -> NewStore:
+    """A new store, with the one-time code its appliance enrolls with (shown only now)."""
+    _own_org(owner, org_id)
+    relay = relay_of(request)
+    now = relay.clock()
+    store = await relay.storage.create_store(uuid7(), org_id, data.name.strip() or data.name, now)
+    code = await issue_code(relay.storage, store.id, now, relay.config.enrollment_code_ttl_s)
+    return NewStore(store=store, enrollment_code=code)
+
+
+@post("/stores/{store_id:str}/enrollment-codes", status_code=201, tags=["owner"])
+async def create_enrollment_code(
+    request: Request[Any, Any, Any], owner: Principal, store_id: str
+) -> EnrollmentCode:
+    """Another one-time enrollment code for a store (a new appliance, a replaced one)."""
+    store = await _own_store(request, owner, store_id)
+    relay = relay_of(request)
+    return await issue_code(
+        relay.storage, store.id, relay.clock(), relay.config.enrollment_code_ttl_s
+    )
+
+
+router = Router(
+    path="/api/v1",
+    route_handlers=[login, list_stores, create_store, create_enrollment_code],
+    dependencies={"owner": Provide(current_owner)},
+)

@@ -1,0 +1,219 @@
+"""Sync endpoints for enrolled devices: list documents, push updates, pull updates (msgpack).
+
+A push is refused whole (nothing appended) when any document is out of the device's scope, any
+hash does not match its bytes, or any body is not a Yjs update: every check runs before the
+first append. Each document is then appended in its own transaction, so a storage failure part
+way leaves some documents appended; the device sends the same push again, and the updates
+already held count as duplicates.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import zlib
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import msgspec
+import pycrdt
+from litestar import Request, Response, Router, get, post
+from litestar.di import Provide
+
+from cloud.relay.problems import ApiError
+from cloud.relay.routes import device_for, relay_of
+from cloud.relay.storage.base import Device
+from shared.schemas.sync import (
+    MAX_BODY_BYTES,
+    DocList,
+    PayloadTooLarge,
+    PulledDoc,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    check_hashes,
+    decode,
+    encode,
+    in_scope,
+)
+
+M = TypeVar("M")
+MSGPACK = "application/x-msgpack"
+_MSGPACK_TYPES = {MSGPACK, "application/msgpack", "application/vnd.msgpack"}
+PULL_BUDGET_BYTES = 8 << 20  # past this, later documents of a pull answer "more" at their cursor
+# Bodies larger than this are decoded and checked on a worker thread: an 8 MB push takes tens of
+# milliseconds, which would stall every other device's request on the event loop.
+INLINE_BYTES = 64 * 1024
+
+
+async def current_device(request: Request[Any, Any, Any]) -> Device:
+    """The calling device, within its rate limit (429 with Retry-After beyond it)."""
+    device = await device_for(request)
+    wait_s = relay_of(request).sync_limiter.take(device.id)
+    if wait_s:
+        raise ApiError(
+            429,
+            "too-many-requests",
+            f"This device is syncing too fast: wait {wait_s:.2f} s and retry.",
+            {"Retry-After": str(max(1, math.ceil(wait_s)))},
+        )
+    return device
+
+
+def _msgpack(message: msgspec.Struct) -> Response[bytes]:
+    return Response(encode(message), status_code=200, media_type=MSGPACK)
+
+
+async def _read(request: Request[Any, Any, Any], type_: type[M]) -> M:
+    """The request body as ``type_``: msgpack, maybe deflated, size-limited; 4xx otherwise."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in _MSGPACK_TYPES:
+        raise ApiError(415, "unsupported-media-type", f"Send msgpack: 'Content-Type: {MSGPACK}'.")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "deflate"):
+        raise ApiError(
+            415, "unsupported-media-type", "Only 'Content-Encoding: deflate' is understood."
+        )
+    body = await request.body()
+    compressed = encoding == "deflate"
+    try:
+        if len(body) <= INLINE_BYTES and not compressed:
+            return decode(body, type_)
+        return await anyio.to_thread.run_sync(
+            functools.partial(decode, compressed=compressed), body, type_
+        )
+    except PayloadTooLarge as exc:
+        if encoding == "deflate" and _truncated(body):
+            raise ApiError(400, "malformed-body", "The deflate stream ends early.") from exc
+        raise ApiError(413, "payload-too-large", str(exc), limit_bytes=MAX_BODY_BYTES) from exc
+    except zlib.error as exc:
+        raise ApiError(400, "malformed-body", f"The body is not deflate data: {exc}") from exc
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "invalid-message", f"Invalid {type_.__name__}: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "malformed-body", f"The body is not msgpack: {exc}") from exc
+
+
+def _truncated(body: bytes) -> bool:
+    # The shared inflate answers both "too large" and "cut short" alike; tell them apart here.
+    inflater = zlib.decompressobj()
+    try:
+        inflater.decompress(body, MAX_BODY_BYTES)
+    except zlib.error:
+        return True
+    return not inflater.unconsumed_tail and not inflater.eof
+
+
+def _check_scope(device: Device, doc_ids: list[str]) -> None:
+    outside = sorted({d for d in doc_ids if not in_scope(d, device.org_id, device.store_id)})
+    if outside:
+        raise ApiError(
+            403,
+            "out-of-scope",
+            "This device may only sync its org's shared documents and its own store's; "
+            f"refused: {', '.join(outside[:5])}{' ...' if len(outside) > 5 else ''}.",
+            doc_ids=outside,
+        )
+
+
+def _bad_updates(message: PushRequest) -> list[dict[str, Any]]:
+    """Updates whose bytes are not a Yjs update pycrdt can read (they would break every reader)."""
+    bad = []
+    for doc in message.docs:
+        for n, update in enumerate(doc.updates):
+            try:
+                pycrdt.get_state(update.body)
+            except Exception:
+                bad.append({"doc_id": doc.doc_id, "index": n})
+            except BaseException as exc:  # pyo3 panics derive from BaseException
+                if type(exc).__name__ != "PanicException":
+                    raise
+                bad.append({"doc_id": doc.doc_id, "index": n})
+    return bad
+
+
+async def _check_push(message: PushRequest) -> None:
+    mismatched = [
+        {"doc_id": doc.doc_id, "index": n} for doc in message.docs for n in check_hashes(doc)
+    ]
+    if mismatched:
+        raise ApiError(
+            422,
+            "hash-mismatch",
+            "Some updates' hashes do not match their bytes; nothing was "
+            "stored. Recompute them (blake2b-128 of the body).",
+            updates=mismatched[:100],
+        )
+    size = sum(len(u.body) for doc in message.docs for u in doc.updates)
+    bad = (
+        _bad_updates(message)
+        if size <= INLINE_BYTES
+        else await anyio.to_thread.run_sync(_bad_updates, message)
+    )
+    if bad:
+        raise ApiError(
+            422,
+            "update-invalid",
+            "Some bodies are not Yjs updates; nothing was stored.",
+            updates=bad[:100],
+        )
+
+
+@get("/docs", tags=["sync"])
+async def docs(request: Request[Any, Any, Any], device: Device) -> Response[bytes]:
+    """The documents in the device's scope with their head seq (DocList, msgpack)."""
+    prefixes = [f"org/{device.org_id}/", f"store/{device.store_id}/"]
+    heads = await relay_of(request).storage.heads(prefixes)
+    return _msgpack(DocList(docs=heads))
+
+
+@post("/push", status_code=200, tags=["sync"])
+async def push(request: Request[Any, Any, Any], device: Device) -> Response[bytes]:
+    """Append updates (PushRequest -> PushResponse); idempotent by hash, refused whole if bad."""
+    relay = relay_of(request)
+    try:
+        message = await _read(request, PushRequest)
+        _check_scope(device, [doc.doc_id for doc in message.docs])
+        await _check_push(message)
+    except ApiError:
+        relay.counters.rejected_pushes += 1
+        raise
+    at_ms = relay.clock()
+    acks = [await relay.storage.append(doc.doc_id, doc.updates, at_ms) for doc in message.docs]
+    relay.counters.pushes += 1
+    for ack in acks:
+        relay.counters.updates_appended += ack.accepted
+        relay.counters.duplicates += ack.duplicates
+        if ack.accepted:
+            relay.hub.publish(ack.doc_id, ack.head, origin_device_id=device.id)
+    return _msgpack(PushResponse(acks=acks))
+
+
+@post("/pull", status_code=200, tags=["sync"])
+async def pull(request: Request[Any, Any, Any], device: Device) -> Response[bytes]:
+    """Updates after each cursor (PullRequest -> PullResponse), in pages of ``limit``."""
+    relay = relay_of(request)
+    message = await _read(request, PullRequest)
+    _check_scope(device, [doc.doc_id for doc in message.docs])
+    answered: list[PulledDoc] = []
+    size = 0
+    for doc in message.docs:
+        if size > PULL_BUDGET_BYTES:
+            # The answer is big enough: the device pulls these again from the same cursor.
+            answered.append(PulledDoc(doc_id=doc.doc_id, cursor=doc.cursor, more=True))
+            continue
+        pulled = await relay.storage.pull(doc.doc_id, doc.cursor, message.limit)
+        size += len(pulled.snapshot or b"") + sum(len(u.body) for u in pulled.updates)
+        answered.append(pulled)
+    relay.counters.pulls += 1
+    return _msgpack(PullResponse(docs=answered))
+
+
+router = Router(
+    path="/api/v1/sync",
+    route_handlers=[docs, push, pull],
+    dependencies={"device": Provide(current_device)},
+    # Sync bodies are far larger than the owner API's; inflated size is limited by the codec.
+    request_max_body_size=MAX_BODY_BYTES,
+)

@@ -1,0 +1,398 @@
+"""The relay's storage on PostgreSQL through psycopg 3 (async): for one or several relay processes.
+
+Several processes may push to one document at once: every change to a document's rows first locks
+its ``doc_heads`` row (``SELECT ... FOR UPDATE``), so seqs are numbered without gaps or repeats and
+a compaction never swaps under a push. Reads that look at two tables run in REPEATABLE READ, so a
+compaction committing in between cannot make them see a snapshot and a log that do not match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import msgspec
+import psycopg
+from psycopg import errors
+from psycopg.pq import TransactionStatus
+
+from cloud.relay.storage import merge
+from cloud.relay.storage.base import (
+    Conflict,
+    Device,
+    NotFound,
+    Org,
+    Owner,
+    Storage,
+    StorageError,
+    Store,
+)
+from shared.schemas.sync import DocHead, PulledDoc, PushAck, Update
+
+S = TypeVar("S", bound=msgspec.Struct)
+Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+MIGRATION_LOCK = 0x46594E4C4F  # pg_advisory_xact_lock key: relays starting together migrate once
+
+# Forward-only: never edit a released migration, append a new one. Document ids sort bytewise
+# (COLLATE "C") so a prefix is an index range whatever the database's locale.
+_MIGRATIONS = [
+    """
+    CREATE TABLE orgs (id text PRIMARY KEY, name text NOT NULL, created_at_ms bigint NOT NULL);
+    CREATE TABLE stores (
+        id text PRIMARY KEY, org_id text NOT NULL REFERENCES orgs (id), name text NOT NULL,
+        created_at_ms bigint NOT NULL);
+    CREATE INDEX stores_org ON stores (org_id);
+    CREATE TABLE owners (
+        id text PRIMARY KEY, org_id text NOT NULL REFERENCES orgs (id), email text NOT NULL UNIQUE,
+        password_hash text NOT NULL, created_at_ms bigint NOT NULL);
+    CREATE TABLE enrollment_codes (
+        code_hash text PRIMARY KEY, store_id text NOT NULL REFERENCES stores (id),
+        expires_at_ms bigint NOT NULL, used_at_ms bigint);
+    CREATE TABLE devices (
+        id text PRIMARY KEY, org_id text NOT NULL REFERENCES orgs (id),
+        store_id text NOT NULL REFERENCES stores (id), name text NOT NULL,
+        enrolled_at_ms bigint NOT NULL, revoked_at_ms bigint, token_hash text NOT NULL UNIQUE);
+    CREATE TABLE doc_heads (doc_id text COLLATE "C" PRIMARY KEY, head bigint NOT NULL);
+    CREATE TABLE doc_updates (
+        doc_id text COLLATE "C" NOT NULL, seq bigint NOT NULL, hash bytea NOT NULL,
+        body bytea NOT NULL, at_ms bigint NOT NULL, PRIMARY KEY (doc_id, seq),
+        UNIQUE (doc_id, hash));
+    CREATE TABLE doc_snapshots (
+        doc_id text COLLATE "C" PRIMARY KEY, upto_seq bigint NOT NULL, body bytea NOT NULL,
+        state_vector bytea NOT NULL, at_ms bigint NOT NULL);
+    -- hashes of updates folded into a snapshot: a late re-push of one stays a duplicate
+    CREATE TABLE doc_folded (
+        doc_id text COLLATE "C", hash bytea, PRIMARY KEY (doc_id, hash));
+    """,
+]
+
+
+async def _migrate(conn: Conn) -> None:
+    """Bring the database to the newest schema in one transaction, one relay at a time."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
+        row = await (await conn.execute("SELECT max(version) FROM schema_version")).fetchone()
+        current = (row[0] if row else None) or 0
+        if current > len(_MIGRATIONS):
+            raise StorageError(f"relay schema v{current} is newer than this relay")
+        for version, sql in enumerate(_MIGRATIONS[current:], start=current + 1):
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+
+
+def _struct(cls: type[S], row: Any) -> S:
+    """A struct from a row whose columns are in the struct's field order."""
+    return cls(**dict(zip(cls.__struct_fields__, row, strict=True)))
+
+
+def _columns(cls: type[msgspec.Struct]) -> str:
+    return ", ".join(cls.__struct_fields__)
+
+
+class _Pool:
+    """A fixed set of autocommit connections, each lent to one task at a time."""
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self._dsn = dsn
+        self._size = size
+        self._idle: asyncio.Queue[Conn] = asyncio.Queue()
+
+    async def open(self) -> None:
+        for _ in range(self._size):
+            self._idle.put_nowait(await self._connect())
+
+    async def _connect(self) -> Conn:
+        return await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Conn]:
+        conn = await self._idle.get()
+        try:
+            if conn.closed or conn.broken:  # the server restarted or dropped it: reconnect
+                conn = await self._connect()
+            yield conn
+        finally:
+            if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                await conn.close()  # left mid-transaction (cancelled): never lend it out again
+            self._idle.put_nowait(conn)
+
+    async def close(self) -> None:
+        for _ in range(self._size):
+            await (await self._idle.get()).close()
+
+
+class PostgresStorage(Storage):
+    """Storage in a PostgreSQL database (``dsn`` as libpq takes it), migrated on start."""
+
+    def __init__(self, dsn: str, pool_size: int = 4) -> None:
+        self.dsn = dsn
+        self._pool = _Pool(dsn, pool_size)
+
+    async def _open(self) -> None:
+        await self._pool.open()
+        async with self._pool.connection() as conn:
+            await _migrate(conn)
+
+    async def _close(self) -> None:
+        await self._pool.close()
+
+    @asynccontextmanager
+    async def _tx(self, *, snapshot: bool = False) -> AsyncIterator[Conn]:
+        """One transaction; ``snapshot`` makes all its reads see one state (REPEATABLE READ)."""
+        async with self._pool.connection() as conn, conn.transaction():
+            if snapshot:
+                await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield conn
+
+    async def _rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        async with self._pool.connection() as conn:
+            return await (await conn.execute(sql, args)).fetchall()
+
+    async def _insert(self, table: str, row: msgspec.Struct, missing: str = "") -> None:
+        """Insert a struct's fields; ``missing`` names the parent a foreign key failure means."""
+        fields = type(row).__struct_fields__
+        sql = (
+            f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
+        )
+        try:
+            async with self._tx() as conn:
+                await conn.execute(sql, [getattr(row, f) for f in fields])
+        except errors.ForeignKeyViolation as exc:
+            raise NotFound(missing) from exc
+        except errors.UniqueViolation as exc:
+            raise Conflict(str(exc)) from exc
+
+    # --- documents ------------------------------------------------------------------------------
+
+    async def append(self, doc_id: str, updates: list[Update], at_ms: int) -> PushAck:
+        if not updates:  # nothing to lock for, and no empty document to create
+            rows = await self._rows("SELECT head FROM doc_heads WHERE doc_id = %s", doc_id)
+            return PushAck(doc_id=doc_id, accepted=0, duplicates=0, head=rows[0][0] if rows else 0)
+        async with self._tx() as conn:
+            head = await _lock_head(conn, doc_id, create=True) or 0
+            fresh = merge.fresh_updates(updates, await _held(conn, doc_id, updates))
+            if fresh:
+                seqs = list(range(head + 1, head + 1 + len(fresh)))
+                await conn.execute(
+                    "INSERT INTO doc_updates (doc_id, seq, hash, body, at_ms)"
+                    " SELECT %s, s, h, b, %s FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[])"
+                    " AS t (s, h, b)",
+                    (doc_id, at_ms, seqs, [u.hash for u in fresh], [u.body for u in fresh]),
+                )
+                head = seqs[-1]
+                await conn.execute(
+                    "UPDATE doc_heads SET head = %s WHERE doc_id = %s", (head, doc_id)
+                )
+        dups = len(updates) - len(fresh)
+        return PushAck(doc_id=doc_id, accepted=len(fresh), duplicates=dups, head=head)
+
+    async def pull(self, doc_id: str, cursor: int, limit: int) -> PulledDoc:
+        async with self._tx(snapshot=True) as conn:
+            # the snapshot's body is read only when this client lacks it
+            snap = await (
+                await conn.execute(
+                    "SELECT upto_seq, CASE WHEN upto_seq > %s THEN body END"
+                    " FROM doc_snapshots WHERE doc_id = %s",
+                    (cursor, doc_id),
+                )
+            ).fetchone()
+            after = merge.pull_after(cursor, snap[0] if snap else None)
+            rows = await (
+                await conn.execute(
+                    "SELECT seq, hash, body FROM doc_updates WHERE doc_id = %s AND seq > %s"
+                    " ORDER BY seq LIMIT %s",
+                    (doc_id, after, limit + 1),
+                )
+            ).fetchall()
+        return merge.pulled_doc(doc_id, cursor, limit, snap, rows)
+
+    async def heads(self, prefixes: list[str]) -> list[DocHead]:
+        found: dict[str, int] = {}
+        for prefix in prefixes:
+            low, high = merge.prefix_bounds(prefix)
+            sql = "SELECT doc_id, head FROM doc_heads WHERE doc_id >= %s"
+            rows = await (
+                self._rows(sql, low)
+                if high is None
+                else self._rows(f"{sql} AND doc_id < %s", low, high)
+            )
+            found.update(rows)
+        return [DocHead(doc_id=d, head=h) for d, h in sorted(found.items())]
+
+    async def compact(self, doc_id: str, at_ms: int) -> bool:
+        """Fold the log into the snapshot; False when there is nothing to fold or the head moved."""
+        snapshot = await self.build_snapshot(doc_id)
+        return snapshot is not None and await self.swap_snapshot(doc_id, snapshot, at_ms)
+
+    async def build_snapshot(self, doc_id: str) -> merge.Snapshot | None:
+        """The snapshot merged with the whole log, built off the event loop; None for no log."""
+        async with self._tx(snapshot=True) as conn:
+            snap = await (
+                await conn.execute("SELECT body FROM doc_snapshots WHERE doc_id = %s", (doc_id,))
+            ).fetchone()
+            rows = await (
+                await conn.execute(
+                    "SELECT seq, body FROM doc_updates WHERE doc_id = %s ORDER BY seq", (doc_id,)
+                )
+            ).fetchall()
+        if not rows:
+            return None
+        bodies = [body for _, body in rows]
+        return await asyncio.to_thread(merge.fold, rows[-1][0], snap[0] if snap else None, bodies)
+
+    async def swap_snapshot(self, doc_id: str, snapshot: merge.Snapshot, at_ms: int) -> bool:
+        """Store ``snapshot``, dropping the rows it folds, unless the head moved since its build."""
+        async with self._tx() as conn:
+            if await _lock_head(conn, doc_id, create=False) != snapshot.upto_seq:
+                return False  # a push landed after the build: its update is not in this snapshot
+            await conn.execute(
+                "INSERT INTO doc_snapshots (doc_id, upto_seq, body, state_vector, at_ms)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (doc_id) DO UPDATE SET"
+                " upto_seq = excluded.upto_seq, body = excluded.body,"
+                " state_vector = excluded.state_vector, at_ms = excluded.at_ms",
+                (doc_id, snapshot.upto_seq, snapshot.body, snapshot.state_vector, at_ms),
+            )
+            await conn.execute(
+                "WITH gone AS (DELETE FROM doc_updates WHERE doc_id = %s AND seq <= %s"
+                " RETURNING doc_id, hash) INSERT INTO doc_folded (doc_id, hash)"
+                " SELECT doc_id, hash FROM gone ON CONFLICT DO NOTHING",
+                (doc_id, snapshot.upto_seq),
+            )
+        return True
+
+    # --- who may sync ----------------------------------------------------------------------------
+
+    async def create_org(self, org_id: str, name: str, at_ms: int) -> Org:
+        org = Org(id=org_id, name=name, created_at_ms=at_ms)
+        await self._insert("orgs", org)
+        return org
+
+    async def get_org(self, org_id: str) -> Org:
+        rows = await self._rows(f"SELECT {_columns(Org)} FROM orgs WHERE id = %s", org_id)
+        if not rows:
+            raise NotFound(f"no org {org_id!r}")
+        return _struct(Org, rows[0])
+
+    async def list_orgs(self) -> list[Org]:
+        rows = await self._rows(f"SELECT {_columns(Org)} FROM orgs ORDER BY id")
+        return [_struct(Org, r) for r in rows]
+
+    async def create_store(self, store_id: str, org_id: str, name: str, at_ms: int) -> Store:
+        store = Store(id=store_id, org_id=org_id, name=name, created_at_ms=at_ms)
+        await self._insert("stores", store, f"no org {org_id!r}")
+        return store
+
+    async def get_store(self, store_id: str) -> Store:
+        rows = await self._rows(f"SELECT {_columns(Store)} FROM stores WHERE id = %s", store_id)
+        if not rows:
+            raise NotFound(f"no store {store_id!r}")
+        return _struct(Store, rows[0])
+
+    async def list_stores(self, org_id: str) -> list[Store]:
+        sql = f"SELECT {_columns(Store)} FROM stores WHERE org_id = %s ORDER BY id"
+        return [_struct(Store, r) for r in await self._rows(sql, org_id)]
+
+    async def create_owner(
+        self, owner_id: str, org_id: str, email: str, password_hash: str, at_ms: int
+    ) -> Owner:
+        owner = Owner(
+            id=owner_id,
+            org_id=org_id,
+            email=email.lower(),
+            password_hash=password_hash,
+            created_at_ms=at_ms,
+        )
+        await self._insert("owners", owner, f"no org {org_id!r}")
+        return owner
+
+    async def owner_by_email(self, email: str) -> Owner | None:
+        sql = f"SELECT {_columns(Owner)} FROM owners WHERE email = %s"
+        rows = await self._rows(sql, email.lower())
+        return _struct(Owner, rows[0]) if rows else None
+
+    async def add_enrollment_code(self, code_hash: str, store_id: str, expires_at_ms: int) -> None:
+        try:
+            async with self._tx() as conn:
+                await conn.execute(
+                    "INSERT INTO enrollment_codes (code_hash, store_id, expires_at_ms)"
+                    " VALUES (%s, %s, %s)",
+                    (code_hash, store_id, expires_at_ms),
+                )
+        except errors.ForeignKeyViolation as exc:
+            raise NotFound(f"no store {store_id!r}") from exc
+        except errors.UniqueViolation as exc:
+            raise Conflict("enrollment code already added") from exc
+
+    async def redeem_enrollment_code(
+        self, code_hash: str, now_ms: int, device_id: str, device_name: str, token_hash: str
+    ) -> Device | None:
+        try:
+            async with self._tx() as conn:
+                return await _redeem(conn, code_hash, now_ms, device_id, device_name, token_hash)
+        except errors.UniqueViolation as exc:
+            raise Conflict(str(exc)) from exc
+
+    async def device_by_token(self, token_hash: str) -> Device | None:
+        sql = (
+            f"SELECT {_columns(Device)} FROM devices"
+            " WHERE token_hash = %s AND revoked_at_ms IS NULL"
+        )
+        rows = await self._rows(sql, token_hash)
+        return _struct(Device, rows[0]) if rows else None
+
+    async def revoke_device(self, device_id: str, at_ms: int) -> None:
+        # revoking twice keeps the first time
+        rows = await self._rows(
+            "UPDATE devices SET revoked_at_ms = coalesce(revoked_at_ms, %s) WHERE id = %s"
+            " RETURNING id",
+            at_ms,
+            device_id,
+        )
+        if not rows:
+            raise NotFound(f"no device {device_id!r}")
+
+
+async def _lock_head(conn: Conn, doc_id: str, *, create: bool) -> int | None:
+    """The document's head, its row locked until the transaction ends (None: no document)."""
+    if create:  # a first push: two relays creating the row at once both end up locking it
+        await conn.execute(
+            "INSERT INTO doc_heads (doc_id, head) VALUES (%s, 0) ON CONFLICT DO NOTHING", (doc_id,)
+        )
+    cur = await conn.execute("SELECT head FROM doc_heads WHERE doc_id = %s FOR UPDATE", (doc_id,))
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def _held(conn: Conn, doc_id: str, updates: list[Update]) -> set[bytes]:
+    """The hashes among ``updates`` the document already holds, in its log or its snapshot."""
+    hashes = [u.hash for u in updates]
+    cur = await conn.execute(
+        "SELECT hash FROM doc_updates WHERE doc_id = %s AND hash = ANY(%s)"
+        " UNION ALL SELECT hash FROM doc_folded WHERE doc_id = %s AND hash = ANY(%s)",
+        (doc_id, hashes, doc_id, hashes),
+    )
+    return {bytes(r[0]) for r in await cur.fetchall()}
+
+
+async def _redeem(
+    conn: Conn, code: str, now_ms: int, device_id: str, name: str, token_hash: str
+) -> Device | None:
+    # The UPDATE locks the code's row: a concurrent redeem waits, then finds it used.
+    cur = await conn.execute(
+        "WITH used AS (UPDATE enrollment_codes SET used_at_ms = %(now)s WHERE code_hash = %(code)s"
+        " AND used_at_ms IS NULL AND expires_at_ms > %(now)s RETURNING store_id)"
+        " SELECT s.id, s.org_id FROM used JOIN stores s ON s.id = used.store_id",
+        {"now": now_ms, "code": code},
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    device = Device(id=device_id, org_id=row[1], store_id=row[0], name=name, enrolled_at_ms=now_ms)
+    await conn.execute(
+        f"INSERT INTO devices ({_columns(Device)}, token_hash) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        [*(getattr(device, f) for f in Device.__struct_fields__), token_hash],
+    )
+    return device

@@ -1,0 +1,402 @@
+"""The relay's storage on one SQLite file through apsw: for a single relay process.
+
+apsw refuses concurrent use of one connection, so each connection lives on a thread of its own: a
+writer (every write in ``BEGIN IMMEDIATE``, one at a time) and a reader (each read in one
+transaction: a consistent view, thanks to WAL). The event loop only awaits them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import apsw
+import msgspec
+
+from cloud.relay.storage import merge
+from cloud.relay.storage.base import (
+    Conflict,
+    Device,
+    NotFound,
+    Org,
+    Owner,
+    Storage,
+    StorageError,
+    Store,
+)
+from shared.schemas.sync import DocHead, PulledDoc, PushAck, Update
+
+T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
+BUSY_TIMEOUT_MS = 5_000
+
+# Forward-only: never edit a released migration, append a new one.
+_MIGRATIONS = [
+    """
+    CREATE TABLE orgs (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at_ms INTEGER NOT NULL);
+    CREATE TABLE stores (
+        id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs (id), name TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL);
+    CREATE INDEX stores_org ON stores (org_id);
+    CREATE TABLE owners (
+        id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs (id), email TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL, created_at_ms INTEGER NOT NULL);
+    CREATE TABLE enrollment_codes (
+        code_hash TEXT PRIMARY KEY, store_id TEXT NOT NULL REFERENCES stores (id),
+        expires_at_ms INTEGER NOT NULL, used_at_ms INTEGER);
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs (id),
+        store_id TEXT NOT NULL REFERENCES stores (id), name TEXT NOT NULL,
+        enrolled_at_ms INTEGER NOT NULL, revoked_at_ms INTEGER, token_hash TEXT NOT NULL UNIQUE);
+    CREATE TABLE doc_heads (doc_id TEXT PRIMARY KEY, head INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE doc_updates (
+        doc_id TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, body BLOB NOT NULL,
+        at_ms INTEGER NOT NULL, PRIMARY KEY (doc_id, seq), UNIQUE (doc_id, hash));
+    CREATE TABLE doc_snapshots (
+        doc_id TEXT PRIMARY KEY, upto_seq INTEGER NOT NULL, body BLOB NOT NULL,
+        state_vector BLOB NOT NULL, at_ms INTEGER NOT NULL);
+    -- hashes of updates folded into a snapshot: a late re-push of one stays a duplicate
+    CREATE TABLE doc_folded (doc_id TEXT, hash BLOB, PRIMARY KEY (doc_id, hash)) WITHOUT ROWID;
+    """,
+]
+
+
+def _migrate(conn: apsw.Connection) -> None:
+    """Bring the file to the newest schema; each step lands with its version bump or not at all."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > len(_MIGRATIONS):
+        raise StorageError(
+            f"relay schema v{current} is newer than this relay (v{len(_MIGRATIONS)})"
+        )
+    for version, sql in enumerate(_MIGRATIONS[current:], start=current + 1):
+        with conn:
+            conn.execute(sql)
+            conn.execute(f"PRAGMA user_version = {version}")
+
+
+def _struct(cls: type[S], row: Any) -> S:
+    """A struct from a row whose columns are in the struct's field order."""
+    return cls(**dict(zip(cls.__struct_fields__, row, strict=True)))
+
+
+def _columns(cls: type[msgspec.Struct]) -> str:
+    return ", ".join(cls.__struct_fields__)
+
+
+class _Thread:
+    """One apsw connection and the single thread allowed to use it."""
+
+    def __init__(self, path: Path, name: str, *, writer: bool) -> None:
+        self._path = path
+        self._writer = writer
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._conn: apsw.Connection | None = None
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)`` on the connection's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, self._conn, *args)
+
+    async def open(self) -> None:
+        self._conn = await self.call(lambda _: self._connect())
+
+    def _connect(self) -> apsw.Connection:
+        conn = apsw.Connection(str(self._path))
+        conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash; only a power loss drops the last commits.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        if self._writer:
+            _migrate(conn)
+        else:
+            conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self.call(lambda conn: conn.close())
+            self._conn = None
+        self._pool.shutdown(wait=True)
+
+
+def _write_tx(conn: apsw.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """``fn`` in ``BEGIN IMMEDIATE``: the write lock up front, so no transaction must upgrade."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn, *args)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+def _read_tx(conn: apsw.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """``fn`` in one read transaction: all its queries see the same state of the file."""
+    with conn:
+        return fn(conn, *args)
+
+
+class SqliteStorage(Storage):
+    """Storage in an SQLite file, created and migrated on start."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer = _Thread(path, "relay-db-writer", writer=True)
+        self._reader = _Thread(path, "relay-db-reader", writer=False)
+
+    async def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await self._writer.open()  # migrates before the reader looks at the schema
+        await self._reader.open()
+
+    async def _close(self) -> None:
+        await self._reader.close()
+        await self._writer.close()
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return await self._writer.call(_write_tx, fn, *args)
+        except apsw.ConstraintError as exc:  # a unique key: NOT NULL and foreign keys are checked
+            raise Conflict(str(exc)) from exc
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._reader.call(_read_tx, fn, *args)
+
+    async def _rows(self, sql: str, *args: Any) -> list[Any]:
+        return await self._read(lambda conn: conn.execute(sql, args).fetchall())
+
+    # --- documents ------------------------------------------------------------------------------
+
+    async def append(self, doc_id: str, updates: list[Update], at_ms: int) -> PushAck:
+        return await self._write(_append, doc_id, updates, at_ms)
+
+    async def pull(self, doc_id: str, cursor: int, limit: int) -> PulledDoc:
+        return await self._read(_pull, doc_id, cursor, limit)
+
+    async def heads(self, prefixes: list[str]) -> list[DocHead]:
+        return await self._read(_heads, prefixes)
+
+    async def compact(self, doc_id: str, at_ms: int) -> bool:
+        """Fold the log into the snapshot; False when there is nothing to fold or the head moved."""
+        snapshot = await self.build_snapshot(doc_id)
+        return snapshot is not None and await self.swap_snapshot(doc_id, snapshot, at_ms)
+
+    async def build_snapshot(self, doc_id: str) -> merge.Snapshot | None:
+        """The snapshot merged with the whole log, built off the event loop; None for no log."""
+        loaded = await self._read(_load_log, doc_id)
+        return None if loaded is None else await asyncio.to_thread(merge.fold, *loaded)
+
+    async def swap_snapshot(self, doc_id: str, snapshot: merge.Snapshot, at_ms: int) -> bool:
+        """Store ``snapshot``, dropping the rows it folds, unless the head moved since its build."""
+        return await self._write(_swap, doc_id, snapshot, at_ms)
+
+    # --- who may sync ----------------------------------------------------------------------------
+
+    async def create_org(self, org_id: str, name: str, at_ms: int) -> Org:
+        org = Org(id=org_id, name=name, created_at_ms=at_ms)
+        await self._write(_insert, "orgs", org, None)
+        return org
+
+    async def get_org(self, org_id: str) -> Org:
+        return await self._read(_get, Org, "orgs", org_id)
+
+    async def list_orgs(self) -> list[Org]:
+        rows = await self._rows(f"SELECT {_columns(Org)} FROM orgs ORDER BY id")
+        return [_struct(Org, r) for r in rows]
+
+    async def create_store(self, store_id: str, org_id: str, name: str, at_ms: int) -> Store:
+        store = Store(id=store_id, org_id=org_id, name=name, created_at_ms=at_ms)
+        await self._write(_insert, "stores", store, ("orgs", org_id))
+        return store
+
+    async def get_store(self, store_id: str) -> Store:
+        return await self._read(_get, Store, "stores", store_id)
+
+    async def list_stores(self, org_id: str) -> list[Store]:
+        sql = f"SELECT {_columns(Store)} FROM stores WHERE org_id = ? ORDER BY id"
+        return [_struct(Store, r) for r in await self._rows(sql, org_id)]
+
+    async def create_owner(
+        self, owner_id: str, org_id: str, email: str, password_hash: str, at_ms: int
+    ) -> Owner:
+        owner = Owner(
+            id=owner_id,
+            org_id=org_id,
+            email=email.lower(),
+            password_hash=password_hash,
+            created_at_ms=at_ms,
+        )
+        await self._write(_insert, "owners", owner, ("orgs", org_id))
+        return owner
+
+    async def owner_by_email(self, email: str) -> Owner | None:
+        sql = f"SELECT {_columns(Owner)} FROM owners WHERE email = ?"
+        rows = await self._rows(sql, email.lower())
+        return _struct(Owner, rows[0]) if rows else None
+
+    async def add_enrollment_code(self, code_hash: str, store_id: str, expires_at_ms: int) -> None:
+        await self._write(_add_code, code_hash, store_id, expires_at_ms)
+
+    async def redeem_enrollment_code(
+        self, code_hash: str, now_ms: int, device_id: str, device_name: str, token_hash: str
+    ) -> Device | None:
+        return await self._write(_redeem, code_hash, now_ms, device_id, device_name, token_hash)
+
+    async def device_by_token(self, token_hash: str) -> Device | None:
+        sql = (
+            f"SELECT {_columns(Device)} FROM devices WHERE token_hash = ? AND revoked_at_ms IS NULL"
+        )
+        rows = await self._rows(sql, token_hash)
+        return _struct(Device, rows[0]) if rows else None
+
+    async def revoke_device(self, device_id: str, at_ms: int) -> None:
+        await self._write(_revoke, device_id, at_ms)
+
+
+# --- transactions, run on a connection's thread --------------------------------------------------
+
+_HELD = """SELECT 1 FROM doc_updates WHERE doc_id = :d AND hash = :h
+UNION ALL SELECT 1 FROM doc_folded WHERE doc_id = :d AND hash = :h"""
+
+
+def _append(conn: apsw.Connection, doc_id: str, updates: list[Update], at_ms: int) -> PushAck:
+    row = conn.execute("SELECT head FROM doc_heads WHERE doc_id = ?", (doc_id,)).fetchone()
+    head = row[0] if row else 0
+    held = {u.hash for u in updates if conn.execute(_HELD, {"d": doc_id, "h": u.hash}).fetchone()}
+    fresh = merge.fresh_updates(updates, held)
+    if fresh:
+        conn.executemany(
+            "INSERT INTO doc_updates (doc_id, seq, hash, body, at_ms) VALUES (?, ?, ?, ?, ?)",
+            [(doc_id, head + n, u.hash, u.body, at_ms) for n, u in enumerate(fresh, start=1)],
+        )
+        head += len(fresh)
+        conn.execute(
+            "INSERT INTO doc_heads (doc_id, head) VALUES (?, ?)"
+            " ON CONFLICT (doc_id) DO UPDATE SET head = excluded.head",
+            (doc_id, head),
+        )
+    dups = len(updates) - len(fresh)
+    return PushAck(doc_id=doc_id, accepted=len(fresh), duplicates=dups, head=head)
+
+
+def _pull(conn: apsw.Connection, doc_id: str, cursor: int, limit: int) -> PulledDoc:
+    # the snapshot's body is read only when this client lacks it
+    snapshot = conn.execute(
+        "SELECT upto_seq, CASE WHEN upto_seq > ? THEN body END FROM doc_snapshots WHERE doc_id = ?",
+        (cursor, doc_id),
+    ).fetchone()
+    after = merge.pull_after(cursor, snapshot[0] if snapshot else None)
+    rows = conn.execute(
+        "SELECT seq, hash, body FROM doc_updates WHERE doc_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (doc_id, after, limit + 1),
+    ).fetchall()
+    return merge.pulled_doc(doc_id, cursor, limit, snapshot, rows)
+
+
+def _heads(conn: apsw.Connection, prefixes: list[str]) -> list[DocHead]:
+    found: dict[str, int] = {}
+    for prefix in prefixes:
+        low, high = merge.prefix_bounds(prefix)
+        sql = "SELECT doc_id, head FROM doc_heads WHERE doc_id >= ?"
+        rows = (
+            conn.execute(sql, (low,))
+            if high is None
+            else conn.execute(f"{sql} AND doc_id < ?", (low, high))
+        )
+        found.update(rows)
+    return [DocHead(doc_id=d, head=h) for d, h in sorted(found.items())]
+
+
+def _load_log(conn: apsw.Connection, doc_id: str) -> tuple[int, bytes | None, list[bytes]] | None:
+    """(last seq, snapshot body, update bodies in order) or None when the log is empty."""
+    snap = conn.execute("SELECT body FROM doc_snapshots WHERE doc_id = ?", (doc_id,)).fetchone()
+    rows = conn.execute(
+        "SELECT seq, body FROM doc_updates WHERE doc_id = ? ORDER BY seq", (doc_id,)
+    ).fetchall()
+    if not rows:
+        return None
+    return rows[-1][0], (snap[0] if snap else None), [body for _, body in rows]
+
+
+def _swap(conn: apsw.Connection, doc_id: str, snapshot: merge.Snapshot, at_ms: int) -> bool:
+    row = conn.execute("SELECT head FROM doc_heads WHERE doc_id = ?", (doc_id,)).fetchone()
+    if row is None or row[0] != snapshot.upto_seq:
+        return False  # a push landed after the build: its update is not in this snapshot
+    conn.execute(
+        "INSERT OR REPLACE INTO doc_snapshots (doc_id, upto_seq, body, state_vector, at_ms)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (doc_id, snapshot.upto_seq, snapshot.body, snapshot.state_vector, at_ms),
+    )
+    folded = (doc_id, snapshot.upto_seq)
+    conn.execute(
+        "INSERT OR IGNORE INTO doc_folded (doc_id, hash)"
+        " SELECT doc_id, hash FROM doc_updates WHERE doc_id = ? AND seq <= ?",
+        folded,
+    )
+    conn.execute("DELETE FROM doc_updates WHERE doc_id = ? AND seq <= ?", folded)
+    return True
+
+
+def _exists(conn: apsw.Connection, table: str, key: str) -> bool:
+    return conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (key,)).fetchone() is not None
+
+
+def _insert(
+    conn: apsw.Connection, table: str, row: msgspec.Struct, parent: tuple[str, str] | None
+) -> None:
+    if parent is not None and not _exists(conn, *parent):
+        raise NotFound(f"no {parent[0][:-1]} {parent[1]!r}")
+    fields = type(row).__struct_fields__
+    values = [getattr(row, f) for f in fields]
+    marks = ", ".join("?" * len(fields))
+    conn.execute(f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({marks})", values)
+
+
+def _get(conn: apsw.Connection, cls: type[S], table: str, key: str) -> S:
+    row = conn.execute(f"SELECT {_columns(cls)} FROM {table} WHERE id = ?", (key,)).fetchone()
+    if row is None:
+        raise NotFound(f"no {table[:-1]} {key!r}")
+    return _struct(cls, row)
+
+
+def _add_code(conn: apsw.Connection, code_hash: str, store_id: str, expires_at_ms: int) -> None:
+    if not _exists(conn, "stores", store_id):
+        raise NotFound(f"no store {store_id!r}")
+    conn.execute(
+        "INSERT INTO enrollment_codes (code_hash, store_id, expires_at_ms) VALUES (?, ?, ?)",
+        (code_hash, store_id, expires_at_ms),
+    )
+
+
+def _redeem(
+    conn: apsw.Connection, code: str, now_ms: int, device_id: str, name: str, token_hash: str
+) -> Device | None:
+    # the writer runs one transaction at a time, so check-then-mark cannot interleave
+    row = conn.execute(
+        "SELECT s.id, s.org_id FROM enrollment_codes c JOIN stores s ON s.id = c.store_id"
+        " WHERE c.code_hash = ? AND c.used_at_ms IS NULL AND c.expires_at_ms > ?",
+        (code, now_ms),
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute("UPDATE enrollment_codes SET used_at_ms = ? WHERE code_hash = ?", (now_ms, code))
+    device = Device(id=device_id, org_id=row[1], store_id=row[0], name=name, enrolled_at_ms=now_ms)
+    conn.execute(
+        f"INSERT INTO devices ({_columns(Device)}, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [*(getattr(device, f) for f in Device.__struct_fields__), token_hash],
+    )
+    return device
+
+
+def _revoke(conn: apsw.Connection, device_id: str, at_ms: int) -> None:
+    # revoking twice keeps the first time
+    conn.execute(
+        "UPDATE devices SET revoked_at_ms = coalesce(revoked_at_ms, ?) WHERE id = ?",
+        (at_ms, device_id),
+    )
+    if conn.changes() == 0:
+        raise NotFound(f"no device {device_id!r}")

@@ -1,0 +1,77 @@
+"""This appliance's link to the relay: enrollment and the credential it keeps.
+
+The relay URL and device id live in the ``meta`` table; the device token is a secret and lives in
+``keys/relay.token`` (owner-only), beside the JWT key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import apsw
+
+from edge.store.db import connect, db_path
+from edge.store.errors import StoreError
+from edge.sync.client import Enrollment, RelayClient, enroll
+from edge.sync.worker import SyncWorker
+
+if TYPE_CHECKING:
+    from edge.app.context import Edge
+
+TOKEN_FILE = "keys/relay.token"
+
+
+class EnrollmentMismatch(StoreError):
+    """The data directory holds another org's or store's data."""
+
+
+def relay_url(conn: apsw.Connection) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'relay_url'").fetchone()
+    return str(row[0]) if row else None
+
+
+def sync_worker(edge: Edge) -> SyncWorker | None:
+    """The sync worker of an enrolled appliance (not started), or None when standalone."""
+    url = relay_url(edge.store.read)
+    token_path = edge.config.data_dir / TOKEN_FILE
+    if url is None or not token_path.exists():
+        return None
+    client = RelayClient(url, token_path.read_text().strip())
+    return SyncWorker(
+        edge.store,
+        client,
+        org_id=edge.org_id,
+        store_id=edge.store_id,
+        interval_s=edge.config.sync_interval_s,
+    )
+
+
+def exchange_code(url: str, code: str, name: str) -> Enrollment:
+    """Trade the one-time code for a device credential (blocking: the CLI calls it)."""
+    return asyncio.run(enroll(url, code, name))
+
+
+def remember(data_dir: Path, url: str, enrollment: Enrollment) -> None:
+    """Keep the relay URL, device id and token; refuse a store of another org or store."""
+    conn = connect(db_path(data_dir), writer=True)
+    try:
+        ids = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('org_id', 'store_id')"))
+        if ids != {"org_id": enrollment.org_id, "store_id": enrollment.store_id}:
+            raise EnrollmentMismatch(
+                f"{data_dir} holds store {ids.get('store_id')} of org {ids.get('org_id')}, but"
+                f" the code enrolls store {enrollment.store_id} of org {enrollment.org_id}:"
+                " enroll into an empty data directory"
+            )
+        with conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [("relay_url", url.rstrip("/")), ("relay_device_id", enrollment.device_id)],
+            )
+    finally:
+        conn.close()
+    token_path = data_dir / TOKEN_FILE
+    token_path.parent.mkdir(parents=True, exist_ok=True)
+    token_path.write_text(enrollment.token)
+    token_path.chmod(0o600)

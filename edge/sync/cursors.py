@@ -1,0 +1,106 @@
+"""Per-document sync cursors and what is waiting to be pushed.
+
+``pushed_seq`` is the last local ``crdt_update.seq`` the relay acknowledged; ``pull_cursor`` the
+last relay seq applied here. Both move only after the work they describe has committed, so a sync
+cut at any point resumes where it stopped and never loses or skips an update (re-sending is
+harmless: the relay and the local log both deduplicate by content hash).
+"""
+
+from __future__ import annotations
+
+import apsw
+import msgspec
+
+from shared.schemas.sync import Update, update_hash
+
+
+class DocCursor(msgspec.Struct, frozen=True, kw_only=True):
+    doc_id: str
+    pushed_seq: int = 0
+    pull_cursor: int = 0
+    relay_head: int = 0
+    last_success_ms: int | None = None
+    last_error: str | None = None
+    last_error_ms: int | None = None
+
+
+def cursors(conn: apsw.Connection) -> dict[str, DocCursor]:
+    """Every document's cursors (documents never synced are absent: all zero)."""
+    rows = conn.execute(
+        "SELECT doc_id, pushed_seq, pull_cursor, relay_head, last_success_ms, last_error,"
+        " last_error_ms FROM sync_state"
+    )
+    return {
+        r[0]: DocCursor(
+            doc_id=r[0],
+            pushed_seq=r[1],
+            pull_cursor=r[2],
+            relay_head=r[3],
+            last_success_ms=r[4],
+            last_error=r[5],
+            last_error_ms=r[6],
+        )
+        for r in rows
+    }
+
+
+def pending(
+    conn: apsw.Connection, doc_id: str, pushed_seq: int, limit: int
+) -> tuple[list[Update], int]:
+    """Local updates after ``pushed_seq`` (at most ``limit``) and the seq to record once sent.
+
+    When compaction has folded unpushed updates into the snapshot, the snapshot goes first: it
+    holds them (and what came from elsewhere, which the relay already has and ignores).
+    """
+    with conn:  # one read transaction: the snapshot and the log agree
+        snapshot = conn.execute(
+            "SELECT upto_seq, body FROM crdt_snapshot WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        updates: list[Update] = []
+        after = pushed_seq
+        if snapshot is not None and snapshot[0] > pushed_seq:
+            updates.append(Update(hash=update_hash(snapshot[1]), body=snapshot[1]))
+            after = snapshot[0]
+        rows = conn.execute(
+            "SELECT seq, hash, body FROM crdt_update WHERE doc_id = ? AND seq > ?"
+            " AND origin = 'local' ORDER BY seq LIMIT ?",
+            (doc_id, after, limit),
+        ).fetchall()
+    updates += [Update(hash=h, body=b) for _, h, b in rows]
+    return updates, rows[-1][0] if rows else after
+
+
+def pending_counts(conn: apsw.Connection) -> dict[str, int]:
+    """Local updates not yet acknowledged by the relay, per document."""
+    rows = conn.execute(
+        "SELECT u.doc_id, count(*) FROM crdt_update u LEFT JOIN sync_state s"
+        " ON s.doc_id = u.doc_id WHERE u.origin = 'local' AND u.seq > coalesce(s.pushed_seq, 0)"
+        " GROUP BY u.doc_id"
+    )
+    return {doc_id: count for doc_id, count in rows}
+
+
+def record_push(conn: apsw.Connection, doc_id: str, pushed_seq: int, head: int, at_ms: int) -> None:
+    conn.execute(
+        "INSERT INTO sync_state (doc_id, pushed_seq, relay_head, last_success_ms) VALUES"
+        " (?1, ?2, ?3, ?4) ON CONFLICT (doc_id) DO UPDATE SET pushed_seq = max(pushed_seq, ?2),"
+        " relay_head = max(relay_head, ?3), last_success_ms = ?4, last_error = NULL",
+        (doc_id, pushed_seq, head, at_ms),
+    )
+
+
+def record_pull(conn: apsw.Connection, doc_id: str, cursor: int, head: int, at_ms: int) -> None:
+    conn.execute(
+        "INSERT INTO sync_state (doc_id, pull_cursor, relay_head, last_success_ms) VALUES"
+        " (?1, ?2, ?3, ?4) ON CONFLICT (doc_id) DO UPDATE SET pull_cursor = max(pull_cursor, ?2),"
+        " relay_head = max(relay_head, ?3), last_success_ms = ?4, last_error = NULL",
+        (doc_id, cursor, head, at_ms),
+    )
+
+
+def record_error(conn: apsw.Connection, doc_ids: list[str], error: str, at_ms: int) -> None:
+    conn.executemany(
+        "INSERT INTO sync_state (doc_id, last_error, last_error_ms) VALUES (?1, ?2, ?3)"
+        " ON CONFLICT (doc_id) DO UPDATE SET last_error = ?2, last_error_ms = ?3",
+        [(doc_id, error[:500], at_ms) for doc_id in doc_ids],
+    )

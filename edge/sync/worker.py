@@ -1,0 +1,185 @@
+"""The sync worker: pushes this appliance's updates, pulls everyone else's, forever, politely.
+
+Selling never waits on it: it runs beside the API as one asyncio task, reads the log on its own
+connection, and applies what it pulls through the single writer like any other command (one
+transaction per page: the updates, their projections and the new cursor together). After a
+failure it backs off exponentially with jitter; a local change, ``sync_now`` or the timer wake it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+
+import msgspec
+
+from edge.store.documents import document_ids
+from edge.store.store import Store
+from edge.store.writer import WriteTx
+from edge.sync import cursors
+from edge.sync.backoff import backoff_s
+from edge.sync.client import RelayClient
+from edge.sync.errors import SyncError
+from shared.schemas.sync import (
+    MAX_BATCH_UPDATES,
+    PullDoc,
+    PulledDoc,
+    PullRequest,
+    PushDoc,
+    PushRequest,
+    in_scope,
+)
+
+log = logging.getLogger("fynlo.sync")
+PUSH_PAGE = 200
+PULL_PAGE = 500
+
+
+class SyncSummary(msgspec.Struct, kw_only=True):
+    """How the last round went, for /health and the status endpoint."""
+
+    enrolled: bool
+    running: bool = False
+    failures: int = 0  # in a row
+    last_success_ms: int | None = None
+    last_error: str | None = None
+    last_error_ms: int | None = None
+    rounds: int = 0
+
+
+class SyncWorker:
+    """One per appliance; ``start``/``stop`` or ``async with``; refuses to start twice."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: RelayClient,
+        *,
+        org_id: str,
+        store_id: str,
+        interval_s: float = 15.0,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._org_id = org_id
+        self._store_id = store_id
+        self._interval_s = interval_s
+        self._jitter = jitter
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.summary = SyncSummary(enrolled=True)
+
+    async def start(self) -> None:
+        if self._task is not None:
+            raise RuntimeError("sync worker already started")
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name="sync")
+        self.summary.running = True
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.summary.running = False
+        await self._client.close()
+
+    def sync_now(self) -> None:
+        """Wake the worker now (a button on the status page, or a hint from the relay)."""
+        self._wake.set()
+
+    def notify_threadsafe(self, _events: object = None) -> None:
+        """Called after every local commit, from whichever thread led it."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run_once(self) -> None:
+        """One full round: push everything pending, then pull everything new."""
+        await self._push_all()
+        await self._pull_all()
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except SyncError as exc:
+                await self._failed(exc)
+                delay = backoff_s(self.summary.failures, self._jitter())
+            else:
+                self.summary.failures = 0
+                self.summary.last_success_ms = self._store.clock()
+                delay = self._interval_s
+            self.summary.rounds += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def _failed(self, exc: SyncError) -> None:
+        self.summary.failures += 1
+        self.summary.last_error = str(exc)
+        self.summary.last_error_ms = self._store.clock()
+        log.warning("sync failed (%d in a row): %s", self.summary.failures, exc)
+        doc_ids = document_ids(self._store.read)
+        await self._store.writer.run(
+            lambda tx: cursors.record_error(tx.conn, doc_ids, str(exc), tx.at_ms)
+        )
+
+    async def _push_all(self) -> None:
+        conn = self._store.read
+        marks = cursors.cursors(conn)
+        for doc_id in document_ids(conn):
+            if not in_scope(doc_id, self._org_id, self._store_id):
+                continue
+            pushed = marks[doc_id].pushed_seq if doc_id in marks else 0
+            while True:
+                updates, upto = cursors.pending(conn, doc_id, pushed, PUSH_PAGE)
+                if not updates:
+                    break
+                answer = await self._client.push(
+                    PushRequest(docs=[PushDoc(doc_id=doc_id, updates=updates)])
+                )
+                head = answer.acks[0].head if answer.acks else 0
+                await self._store.writer.run(
+                    lambda tx, d=doc_id, u=upto, h=head: cursors.record_push(
+                        tx.conn, d, u, h, tx.at_ms
+                    )
+                )
+                pushed = upto
+
+    async def _pull_all(self) -> None:
+        listing = await self._client.docs()
+        marks = cursors.cursors(self._store.read)
+        for head in listing.docs:
+            if not in_scope(head.doc_id, self._org_id, self._store_id):
+                continue  # the relay should never list it; never apply it if it does
+            cursor = marks[head.doc_id].pull_cursor if head.doc_id in marks else 0
+            while cursor < head.head:
+                request = PullRequest(
+                    docs=[PullDoc(doc_id=head.doc_id, cursor=cursor)],
+                    limit=min(PULL_PAGE, MAX_BATCH_UPDATES),
+                )
+                answer = await self._client.pull(request)
+                if not answer.docs:
+                    break
+                page = answer.docs[0]
+                await self._store.writer.run(lambda tx, p=page, h=head.head: _apply_page(tx, p, h))
+                if page.cursor <= cursor and not page.more:
+                    break  # nothing moved: the relay has no more for us now
+                cursor = page.cursor
+                if not page.more:
+                    break
+
+
+def _apply_page(tx: WriteTx, page: PulledDoc, head: int) -> None:
+    """Apply one pulled page and move the cursor, in one transaction."""
+    if page.snapshot is not None:
+        tx.apply_remote(page.doc_id, page.snapshot)
+    for update in page.updates:
+        tx.apply_remote(page.doc_id, update.body)
+    cursors.record_pull(tx.conn, page.doc_id, page.cursor, head, tx.at_ms)

@@ -1,0 +1,203 @@
+"""Two appliances and a relay, all real processes: enrollment, convergence, scope.
+
+Store A enrolls into an empty data directory and seeds the demo café; store B enrolls next and
+gets the org's menu and staff from the relay (its cashier logs in with the PIN set up at A).
+Concurrent edits of one item on both sides both survive (per-field last-writer-wins), each store
+sells, and everything converges: equal catalogs everywhere, every sale on the relay exactly once,
+and no store ever receives another store's day.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.store.db import connect, db_path
+from tests.relay.support import RelayServer, relay_cli
+from tests.support.server import (
+    CASHIER_PIN,
+    OWNER_PIN,
+    EdgeServer,
+    Tablet,
+    cli,
+    pair_tablet,
+)
+
+FAST_SYNC = {"FYNLO_SYNC_INTERVAL_S": "0.2"}
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+    """Poll a condition until it holds (the relay is asynchronous by design)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+class Org:
+    """An org on the relay with stores to enroll."""
+
+    def __init__(self, relay: RelayServer) -> None:
+        self.relay = relay
+        out = relay_cli(
+            "org",
+            "create",
+            "--data",
+            str(relay.data_dir),
+            "--name",
+            "Café Co",
+            "--owner-email",
+            "owner@cafe.test",
+            "--owner-password",
+            "long-enough-pass",
+        ).stdout
+        self.id = out.split()[-1]
+
+    def store(self) -> tuple[str, str]:
+        """A new store of the org: (store id, enrollment code)."""
+        out = relay_cli(
+            "store", "create", "--data", str(self.relay.data_dir), "--org", self.id, "--name", "s"
+        ).stdout.split()
+        return out[-2], out[-1]
+
+
+def enroll(org: Org, data_dir: Path) -> tuple[EdgeServer, str]:
+    store_id, code = org.store()
+    result = cli(
+        "enroll", "--data", str(data_dir), "--relay", org.relay.url, "--code", code, "--demo"
+    )
+    assert store_id in result.stdout
+    server = EdgeServer(data_dir, env=FAST_SYNC)
+    server.start()
+    return server, store_id
+
+
+def synced(tablet: Tablet) -> bool:
+    status = tablet.get("/api/v1/sync/status").json()
+    return status["summary"]["failures"] == 0 and all(
+        d["pending_updates"] == 0 for d in status["docs"]
+    )
+
+
+def rows(server: EdgeServer, sql: str) -> list[tuple[Any, ...]]:
+    conn = connect(db_path(server.data_dir), writer=False)
+    try:
+        return sorted(conn.execute(sql).fetchall())
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def relay(tmp_path: Path) -> Iterator[RelayServer]:
+    with RelayServer(tmp_path / "relay") as server:
+        yield server
+
+
+def test_two_stores_converge_through_the_relay(relay: RelayServer, tmp_path: Path) -> None:
+    org = Org(relay)
+    edge_a, store_a = enroll(org, tmp_path / "a")
+    try:
+        owner_a = pair_tablet(edge_a)
+        owner_a.login(OWNER_PIN)
+        wait_for(lambda: synced(owner_a), "store A to push its menu and staff")
+
+        edge_b, store_b = enroll(org, tmp_path / "b")
+        try:
+            cashier_b = pair_tablet(edge_b)
+            cashier_b.login(CASHIER_PIN)  # staff set up at A log in at B
+            owner_b = pair_tablet(edge_b)
+            owner_b.login(OWNER_PIN)
+            catalog_sql = "SELECT id, name, price_minor FROM items"
+            assert rows(edge_b, catalog_sql) == rows(edge_a, catalog_sql)
+
+            latte = owner_a.get("/api/v1/catalog/items", params={"q": "Latte"}).json()[0]
+            # Both sides edit the same item at once, each a different field.
+            assert (
+                owner_a.patch(
+                    f"/api/v1/catalog/items/{latte['id']}", json={"name": "Caffè latte"}
+                ).status_code
+                == 200
+            )
+            assert (
+                owner_b.patch(
+                    f"/api/v1/catalog/items/{latte['id']}", json={"price_minor": 360}
+                ).status_code
+                == 200
+            )
+
+            croissant = cashier_b.get("/api/v1/catalog/items", params={"q": "Croissant"}).json()
+            till = cashier_b.post("/api/v1/drawer/sessions", json={"counts": {"1000": 5}})
+            assert till.status_code == 201
+            sold = [
+                cashier_b.post(
+                    "/api/v1/orders",
+                    json={
+                        "lines": [{"item_id": croissant[0]["id"], "quantity": 1}],
+                        "payments": [{"tender": "cash", "tendered_minor": 500}],
+                    },
+                ).json()["id"]
+                for _ in range(3)
+            ]
+
+            def both_edits_everywhere() -> bool:
+                want = [(latte["id"], "Caffè latte", 360)]
+                sql = f"SELECT id, name, price_minor FROM items WHERE id = '{latte['id']}'"
+                return rows(edge_a, sql) == want and rows(edge_b, sql) == want
+
+            wait_for(both_edits_everywhere, "both edits to reach both stores")
+            wait_for(lambda: synced(owner_b) and synced(owner_a), "both stores to be pushed")
+            assert rows(edge_a, catalog_sql) == rows(edge_b, catalog_sql)
+            # B's day is B's: A never receives it; B's sales are in B's tables exactly once.
+            assert rows(edge_a, f"SELECT id FROM orders WHERE id IN ({_quoted(sold)})") == []
+            assert len(rows(edge_b, f"SELECT id FROM orders WHERE id IN ({_quoted(sold)})")) == 3
+            assert (
+                rows(
+                    edge_a, f"SELECT doc_id FROM crdt_update WHERE doc_id LIKE 'store/{store_b}/%'"
+                )
+                == []
+            )
+            heads = relay.storage(lambda s: s.heads([f"store/{store_b}/", f"store/{store_a}/"]))
+            assert any(h.doc_id.startswith(f"store/{store_b}/day/") for h in heads)
+        finally:
+            edge_b.stop()
+    finally:
+        edge_a.stop()
+
+
+def _quoted(ids: list[str]) -> str:
+    return ", ".join(f"'{i}'" for i in ids)
+
+
+def test_enrolling_a_store_that_holds_another_stores_data_is_refused(
+    relay: RelayServer, tmp_path: Path
+) -> None:
+    org = Org(relay)
+    cli("init", "--data", str(tmp_path / "x"), "--demo")
+    _, code = org.store()
+    result = cli(
+        "enroll", "--data", str(tmp_path / "x"), "--relay", relay.url, "--code", code, check=False
+    )
+    assert result.returncode == 2
+    assert "empty data directory" in result.stderr
+
+
+def test_a_used_enrollment_code_is_refused(relay: RelayServer, tmp_path: Path) -> None:
+    org = Org(relay)
+    _, code = org.store()
+    assert (
+        cli(
+            "enroll", "--data", str(tmp_path / "a"), "--relay", relay.url, "--code", code
+        ).returncode
+        == 0
+    )
+    again = cli(
+        "enroll", "--data", str(tmp_path / "b"), "--relay", relay.url, "--code", code, check=False
+    )
+    assert again.returncode == 2
+    assert "enrollment failed" in again.stderr
+    assert not db_path(tmp_path / "b").exists()  # nothing half-created

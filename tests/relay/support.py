@@ -1,0 +1,201 @@
+"""A real ``fynlo-relay serve`` process on a free loopback port, and clients that speak to it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+import pycrdt
+
+from cloud.relay.storage.base import Storage
+from cloud.relay.storage.sqlite import SqliteStorage
+from shared.schemas.sync import (
+    DocList,
+    PullDoc,
+    PullRequest,
+    PullResponse,
+    PushDoc,
+    PushRequest,
+    PushResponse,
+    Update,
+    decode,
+    encode,
+    update_hash,
+)
+from tests.support.server import free_port
+
+BIN = Path(sys.executable).parent / "fynlo-relay"
+MSGPACK = "application/x-msgpack"
+T = TypeVar("T")
+
+
+def relay_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``fynlo-relay`` with arguments and capture its output."""
+    return subprocess.run(
+        [str(BIN), *args], capture_output=True, text=True, check=check, timeout=120
+    )
+
+
+class RelayServer:
+    """One relay process on a data directory; ``env`` adds FYNLO_RELAY_* settings."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        database: str | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.database = database  # a postgresql:// URL, or None for SQLite in data_dir
+        self.env = env or {}
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data_dir.parent / f"relay-{self.port}.log"
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = ["serve", "--data", str(self.data_dir), "--port", str(self.port)]
+        if self.database:
+            args += ["--database", self.database]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN), *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"fynlo-relay exited early: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)  # polling a condition (the health answer), not waiting for luck
+        self.stop()
+        raise TimeoutError(f"fynlo-relay did not answer in {timeout_s} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def __enter__(self) -> RelayServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def storage(self, action: Callable[[Storage], Awaitable[T]]) -> T:
+        """Run ``action`` on the server's SQLite file opened directly, beside the server."""
+
+        async def run() -> T:
+            async with SqliteStorage(self.data_dir / "relay.db") as storage:
+                return await action(storage)
+
+        return asyncio.run(run())
+
+
+class SyncClient:
+    """An enrolled device speaking the sync protocol (msgpack bodies) to a relay."""
+
+    def __init__(self, relay: RelayServer, token: str, *, device_id: str = "") -> None:
+        self.token = token
+        self.device_id = device_id
+        self.http = httpx.Client(
+            base_url=relay.url, timeout=30.0, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    def send(
+        self,
+        path: str,
+        body: bytes | msgspec.Struct,
+        *,
+        compress: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST a body as is (bytes) or encoded (a message), with msgpack headers by default."""
+        raw = body if isinstance(body, bytes) else encode(body)
+        if compress:
+            raw = zlib.compress(raw)
+        sent = {"Content-Type": MSGPACK, **({"Content-Encoding": "deflate"} if compress else {})}
+        return self.http.post(
+            f"/api/v1/sync/{path}", content=raw, headers={**sent, **(headers or {})}
+        )
+
+    def push(self, docs: dict[str, list[bytes]], *, compress: bool = False) -> PushResponse:
+        response = self.send("push", push_request(docs), compress=compress)
+        assert response.status_code == 200, response.text
+        return decode(response.content, PushResponse)
+
+    def pull(self, cursors: dict[str, int], limit: int = 500) -> PullResponse:
+        request = PullRequest(
+            docs=[PullDoc(doc_id=d, cursor=c) for d, c in cursors.items()], limit=limit
+        )
+        response = self.send("pull", request)
+        assert response.status_code == 200, response.text
+        return decode(response.content, PullResponse)
+
+    def heads(self) -> dict[str, int]:
+        response = self.http.get("/api/v1/sync/docs")
+        assert response.status_code == 200, response.text
+        return {d.doc_id: d.head for d in decode(response.content, DocList).docs}
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def push_request(docs: dict[str, list[bytes]]) -> PushRequest:
+    """A push of these update bodies, each with its correct hash."""
+    return PushRequest(
+        docs=[
+            PushDoc(doc_id=doc_id, updates=[Update(hash=update_hash(b), body=b) for b in bodies])
+            for doc_id, bodies in docs.items()
+        ]
+    )
+
+
+def edits(values: dict[str, Any]) -> tuple[pycrdt.Doc, list[bytes]]:
+    """A document and one Yjs update per map write, as an appliance's log would hold them."""
+    doc = pycrdt.Doc()
+    entries = doc.get("entries", type=pycrdt.Map)
+    updates = []
+    for key, value in values.items():
+        before = doc.get_state()
+        entries[key] = value
+        updates.append(doc.get_update(before))
+    return doc, updates
+
+
+def content(doc: pycrdt.Doc) -> dict[str, Any]:
+    """The entries a document made by ``edits`` holds."""
+    return dict(doc.get("entries", type=pycrdt.Map).to_py() or {})
+
+
+def replay(pulled: list[bytes]) -> dict[str, Any]:
+    """What a fresh replica holds after applying pulled updates (and snapshots)."""
+    doc = pycrdt.Doc()
+    for update in pulled:
+        doc.apply_update(update)
+    return content(doc)
