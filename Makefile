@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 DATA ?= data/demo
 HOST ?= 127.0.0.1
 PORT ?= 8080
+RELAY_DATA ?= data/relay
+RELAY_PORT ?= 8090
 STAMP := $(VENV)/.installed
 
 .PHONY: run test bench lint format schemas clean
@@ -16,8 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/fynlo-edge init --data $(DATA) --demo --if-missing
-	$(BIN)/fynlo-edge serve --data $(DATA) --host $(HOST) --port $(PORT)
+	$(BIN)/python tools/demo_stack.py --data $(DATA) --relay-data $(RELAY_DATA) --host $(HOST) --port $(PORT) --relay-port $(RELAY_PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

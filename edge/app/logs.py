@@ -27,3 +27,5 @@ def configure(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLines())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # One line per sync request would drown everything else a technician needs to read.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
