@@ -66,8 +66,8 @@ class Hub:
         return len(self._subscribers)
 
     def publish_threadsafe(self, events: list[tuple[str, Any]]) -> None:
-        """Called by the writer thread after a commit."""
-        if self._loop is not None and not self._loop.is_closed():
+        """Called by the writer after a commit."""
+        if events and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._publish, events)
 
     def _publish(self, events: list[tuple[str, Any]]) -> None:

@@ -264,7 +264,9 @@ class Writer:
                 events.extend(command_events)
             else:
                 future.set_exception(value)
-        if events and self._on_commit is not None:
+        # Called for every commit that changed a document, even with no event for tablets: the
+        # sync worker wakes on it.
+        if (events or touched) and self._on_commit is not None:
             self._on_commit(events)
 
     def _run_one(

@@ -36,6 +36,8 @@ class RelayClient:
         timeout_s: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
         self._http = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {token}", "Accept": MSGPACK},
@@ -45,6 +47,12 @@ class RelayClient:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+    @property
+    def hints_url(self) -> str:
+        """The relay's WebSocket of live hints for this device."""
+        scheme, rest = self.base_url.split("://", 1)
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}{SYNC}/ws?token={self._token}"
 
     async def docs(self) -> sync.DocList:
         """The documents of this appliance's scope and the relay's head of each."""

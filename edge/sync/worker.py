@@ -23,6 +23,7 @@ from edge.sync import cursors
 from edge.sync.backoff import backoff_s
 from edge.sync.client import RelayClient
 from edge.sync.errors import SyncError
+from edge.sync.hints import HintListener
 from shared.schemas.sync import (
     MAX_BATCH_UPDATES,
     PullDoc,
@@ -48,6 +49,7 @@ class SyncSummary(msgspec.Struct, kw_only=True):
     last_error: str | None = None
     last_error_ms: int | None = None
     rounds: int = 0
+    live: bool = False  # the relay's hint socket is connected
 
 
 class SyncWorker:
@@ -62,6 +64,7 @@ class SyncWorker:
         store_id: str,
         interval_s: float = 15.0,
         jitter: Callable[[], float] = random.random,
+        live_hints: bool = True,
     ) -> None:
         self._store = store
         self._client = client
@@ -72,23 +75,34 @@ class SyncWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.summary = SyncSummary(enrolled=True)
+        self._summary = SyncSummary(enrolled=True)
+        self._hints = HintListener(client.hints_url, self.sync_now) if live_hints else None
 
     async def start(self) -> None:
         if self._task is not None:
             raise RuntimeError("sync worker already started")
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="sync")
-        self.summary.running = True
+        if self._hints is not None:
+            self._hints.start()
+        self._summary.running = True
 
     async def stop(self) -> None:
+        if self._hints is not None:
+            await self._hints.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        self.summary.running = False
+        self._summary.running = False
         await self._client.close()
+
+    @property
+    def summary(self) -> SyncSummary:
+        """How replication is going (a live view: do not keep it)."""
+        self._summary.live = self._hints is not None and self._hints.connected
+        return self._summary
 
     def sync_now(self) -> None:
         """Wake the worker now (a button on the status page, or a hint from the relay)."""
@@ -111,20 +125,20 @@ class SyncWorker:
                 await self.run_once()
             except SyncError as exc:
                 await self._failed(exc)
-                delay = backoff_s(self.summary.failures, self._jitter())
+                delay = backoff_s(self._summary.failures, self._jitter())
             else:
-                self.summary.failures = 0
-                self.summary.last_success_ms = self._store.clock()
+                self._summary.failures = 0
+                self._summary.last_success_ms = self._store.clock()
                 delay = self._interval_s
-            self.summary.rounds += 1
+            self._summary.rounds += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     async def _failed(self, exc: SyncError) -> None:
-        self.summary.failures += 1
-        self.summary.last_error = str(exc)
-        self.summary.last_error_ms = self._store.clock()
-        log.warning("sync failed (%d in a row): %s", self.summary.failures, exc)
+        self._summary.failures += 1
+        self._summary.last_error = str(exc)
+        self._summary.last_error_ms = self._store.clock()
+        log.warning("sync failed (%d in a row): %s", self._summary.failures, exc)
         doc_ids = document_ids(self._store.read)
         await self._store.writer.run(
             lambda tx: cursors.record_error(tx.conn, doc_ids, str(exc), tx.at_ms)

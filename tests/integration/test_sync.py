@@ -66,13 +66,13 @@ class Org:
         return out[-2], out[-1]
 
 
-def enroll(org: Org, data_dir: Path) -> tuple[EdgeServer, str]:
+def enroll(org: Org, data_dir: Path, env: dict[str, str] = FAST_SYNC) -> tuple[EdgeServer, str]:
     store_id, code = org.store()
     result = cli(
         "enroll", "--data", str(data_dir), "--relay", org.relay.url, "--code", code, "--demo"
     )
     assert store_id in result.stdout
-    server = EdgeServer(data_dir, env=FAST_SYNC)
+    server = EdgeServer(data_dir, env=env)
     server.start()
     return server, store_id
 
@@ -201,3 +201,29 @@ def test_a_used_enrollment_code_is_refused(relay: RelayServer, tmp_path: Path) -
     assert again.returncode == 2
     assert "enrollment failed" in again.stderr
     assert not db_path(tmp_path / "b").exists()  # nothing half-created
+
+
+def test_a_change_reaches_the_other_store_by_live_hint(relay: RelayServer, tmp_path: Path) -> None:
+    # Polling every ten minutes: only the relay's hint can bring the change in time.
+    slow = {"FYNLO_SYNC_INTERVAL_S": "600"}
+    org = Org(relay)
+    edge_a, _ = enroll(org, tmp_path / "a", slow)
+    owner_a = pair_tablet(edge_a)
+    owner_a.login(OWNER_PIN)
+    wait_for(lambda: synced(owner_a), "store A to push its menu and staff")
+    edge_b, _ = enroll(org, tmp_path / "b", slow)
+    try:
+        owner_b = pair_tablet(edge_b)
+        owner_b.login(OWNER_PIN)
+        wait_for(
+            lambda: owner_b.get("/api/v1/sync/status").json()["summary"]["live"],
+            "store B to hear the relay's hints",
+        )
+        item = owner_a.get("/api/v1/catalog/items", params={"q": "Espresso"}).json()[0]
+        patched = owner_a.patch(f"/api/v1/catalog/items/{item['id']}", json={"name": "Ristretto"})
+        assert patched.status_code == 200
+        sql = f"SELECT name FROM items WHERE id = '{item['id']}'"
+        wait_for(lambda: rows(edge_b, sql) == [("Ristretto",)], "the hint to bring the rename")
+    finally:
+        edge_b.stop()
+        edge_a.stop()
