@@ -5,6 +5,9 @@ alone and under 10 writers) and over HTTP (a real ``fynlo-edge serve`` against a
 app, 10 concurrent clients). Every run is repeated ``--rounds`` times, reference and subject
 interleaved, and each figure is the median of its rounds. ``--quick`` runs every part at a tiny
 size in seconds (for the smoke test; its figures mean nothing).
+
+The sync section (bench/sync.py): a store reconnecting after a day offline, the relay under
+100 stores pushing at once, and document sizes, as a table and bench/results/sync.json.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import apsw
 
 from bench import Summary, ratio
 from bench.edge_sale import WRITERS, WRITERS_NAME, in_process, over_http
+from bench.sync_report import sync_section
 
 RESULTS = Path(__file__).resolve().parent / "results" / "edge-sale.json"
 SALE = (
@@ -167,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="repetitions of every run (median reported)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     parser.add_argument(
+        "--sync-output", type=Path, help="where to write the sync JSON (default: sync.json beside)"
+    )
+    parser.add_argument(
         "--client",
         choices=("http1", "httpx"),
         default="http1",
@@ -199,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
+    sync_output = args.sync_output or args.output.with_name("sync.json")
+    print(f"sync results: {sync_section(args.quick, args.rounds, sync_output)}")
     print(f"results: {args.output}")
     return 0
 

@@ -43,8 +43,8 @@ from edge.app.orders.queries import next_number
 from edge.app.orders.sale import open_order
 from edge.app.orders.schemas import OrderCreate, PaymentCreate
 from edge.app.orders.service import create_order
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas.documents import Item, ModifierGroup, Order, Payment
 from tests.support.server import CASHIER_PIN, EdgeServer, pair_tablet, running_edge
 

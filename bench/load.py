@@ -29,7 +29,7 @@ import httpx
 import msgspec
 
 from bench import summarise
-from edge.store.ids import uuid7
+from shared.ids import uuid7
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import apsw
 
-from edge.store.db import Checkpointer, connect, db_path
-from edge.store.ids import now_ms, uuid7
+from edge.store.background import Background, checkpointer
+from edge.store.db import connect, db_path
 from edge.store.projection import encode
 from edge.store.store import create
+from shared.ids import now_ms, uuid7
 from shared.schemas.documents import Order, OrderLine, OrderTotals, Payment
 
 DAY = "2000-01-01"  # one business day for every raw sale, as a café's day would be
@@ -31,13 +32,13 @@ LINES = [
 ]
 
 
-def prepare(data_dir: Path) -> tuple[Path, Checkpointer]:
+def prepare(data_dir: Path) -> tuple[Path, Background]:
     """Create an empty store file with the edge schema and start its background checkpoints."""
     create(data_dir)
     path = db_path(data_dir)
-    checkpointer = Checkpointer(path)
-    checkpointer.start()
-    return path, checkpointer
+    background = checkpointer(path)
+    background.start()
+    return path, background
 
 
 def open_writer(path: Path) -> apsw.Connection:

@@ -13,13 +13,15 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from cloud.relay.config import RelayConfig, open_storage
+from cloud.relay.fanout import Fanout, open_fanout
 from cloud.relay.problems import EXCEPTION_HANDLERS
-from cloud.relay.routes import enroll, live, ops, owner, sync
+from cloud.relay.routes import catalog, enroll, live, ops, owner, sync
 from cloud.relay.routes.live import Hub
 from cloud.relay.routes.ops import Counters
 from cloud.relay.routes.ratelimit import RateLimiter
-from cloud.relay.security import load_or_create_key, now_ms
 from cloud.relay.storage.base import Storage
+from shared.credentials import load_or_create_key
+from shared.ids import now_ms
 
 # Guessing one owner's password: ten tries at once, then one every ten seconds.
 LOGIN_RATE_PER_S, LOGIN_BURST = 0.1, 10
@@ -33,6 +35,7 @@ class Relay:
     storage: Storage
     jwt_key: bytes
     hub: Hub
+    fanout: Fanout
     sync_limiter: RateLimiter
     login_limiter: RateLimiter
     counters: Counters = field(default_factory=Counters)
@@ -40,33 +43,40 @@ class Relay:
 
     @classmethod
     def build(cls, config: RelayConfig) -> Relay:
-        """Everything a relay process needs; the storage starts with the app."""
+        """Everything a relay process needs; the storage and the fan-out start with the app."""
+        storage, hub = open_storage(config), Hub(config.ws_queue)
         return cls(
             config=config,
-            storage=open_storage(config),
+            storage=storage,
             jwt_key=load_or_create_key(config.data_dir),
-            hub=Hub(config.ws_queue),
+            hub=hub,
+            fanout=open_fanout(config, storage, hub),
             sync_limiter=RateLimiter(config.sync_rate_per_s, config.sync_burst),
             login_limiter=RateLimiter(LOGIN_RATE_PER_S, LOGIN_BURST),
         )
 
 
 def create_app(relay: Relay, on_ready: Callable[[], None] | None = None) -> Litestar:
-    """The app; the storage starts and stops with it, and ``on_ready`` runs once it is open."""
+    """The app; storage and fan-out start and stop with it, ``on_ready`` runs once they are up."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await relay.storage.start()
         try:
-            if on_ready is not None:
-                on_ready()
-            yield
+            await relay.fanout.start()
+            try:
+                if on_ready is not None:
+                    on_ready()
+                yield
+            finally:
+                await relay.fanout.stop()
         finally:
             await relay.storage.stop()
 
     return Litestar(
         route_handlers=[
             owner.router,
+            catalog.router,
             enroll.router,
             sync.router,
             live.hints,

@@ -9,16 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from cloud.relay.config import ConfigError, RelayConfig, open_storage
 from cloud.relay.routes.enroll import issue_code
-from cloud.relay.security import hash_password, now_ms, uuid7
 from cloud.relay.storage.base import Storage, StorageError
+from shared.credentials import hash_secret
+from shared.ids import now_ms, uuid7
+from shared.logs import configure as configure_logs
 
 MIN_PASSWORD_CHARS = 10
 
@@ -128,7 +128,7 @@ async def _org_create(storage: Storage, config: RelayConfig, args: argparse.Name
     # Checked before the org is made, so a taken email leaves no owner-less org behind.
     if await storage.owner_by_email(email) is not None:
         raise CommandError(f"an owner with the email {email} exists already")
-    password_hash = await asyncio.to_thread(hash_password, args.owner_password)
+    password_hash = await asyncio.to_thread(hash_secret, args.owner_password)
     at = now_ms()
     org = await storage.create_org(uuid7(), args.name.strip(), at)
     await storage.create_owner(uuid7(), org.id, email, password_hash, at)
@@ -162,7 +162,7 @@ def _serve(config: RelayConfig) -> int:
 
     from cloud.relay.app import Relay, create_app
 
-    _configure_logs(config.log_level)
+    configure_logs(config.log_level)
     base = f"http://{config.host}:{config.port}"
 
     def announce() -> None:
@@ -172,28 +172,6 @@ def _serve(config: RelayConfig) -> int:
     app = create_app(Relay.build(config), on_ready=announce)
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
     return 0
-
-
-class _JsonLines(logging.Formatter):
-    """One JSON object per log line: UTC time, level, logger, message."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
-def _configure_logs(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(_JsonLines())
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 if __name__ == "__main__":

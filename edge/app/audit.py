@@ -6,8 +6,8 @@ from typing import Any
 
 from edge.app.auth.principal import Actor
 from edge.app.context import Edge
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas.documents import AuditEntry
 
 

@@ -4,7 +4,7 @@ Litestar decodes a body to plain Python values and converts them into the handle
 with ``msgspec.convert(strict=False)``, which turns "2" and 2.0 into 2 and accepts both silently.
 ``StrictRequest`` (the app's request class) decodes the body bytes straight into that type with
 msgspec's strict rules instead; the signature model then passes the ready Struct through unchanged.
-Handlers keep declaring ``data: SomeStruct``, so the OpenAPI schema still documents every body.
+Handlers declare ``data: JSONBody[SomeStruct]``, so the OpenAPI schema documents every body.
 """
 
 from __future__ import annotations

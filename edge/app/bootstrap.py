@@ -13,10 +13,10 @@ from edge.app.context import Edge
 from edge.app.employees.records import find_pin_pepper, new_employee
 from edge.app.hub import Hub
 from edge.app.relay_link import sync_worker
-from edge.app.security import load_or_create_key
-from edge.store.ids import uuid7
 from edge.store.store import Store, create
 from edge.store.writer import WriteTx
+from shared.credentials import load_or_create_key
+from shared.ids import uuid7
 from shared.schemas.documents import StoreSettings, people_doc
 
 

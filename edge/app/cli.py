@@ -9,12 +9,12 @@ from pathlib import Path
 
 from edge.app.bootstrap import initialise, open_edge
 from edge.app.config import EdgeConfig
-from edge.app.logs import configure as configure_logs
 from edge.store.db import connect, db_path
 from edge.store.errors import StoreError
-from edge.store.ids import now_ms
 from edge.store.migrations import migrate
 from edge.store.rebuild import rebuild
+from shared.ids import now_ms
+from shared.logs import configure as configure_logs
 
 
 def _data(parser: argparse.ArgumentParser) -> None:

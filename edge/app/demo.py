@@ -14,8 +14,8 @@ from edge.app.audit import audit
 from edge.app.bootstrap import base_setup, has_staff, setup_store_only
 from edge.app.context import Edge
 from edge.app.employees.records import new_employee
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas.documents import (
     Category,
     Discount,

@@ -8,10 +8,10 @@ from pathlib import Path
 from edge.app.bootstrap import open_edge, seed
 from edge.app.config import EdgeConfig
 from edge.app.relay_link import exchange_code, remember, sync_worker
-from edge.app.security import load_or_create_key
 from edge.store.db import db_path
 from edge.store.store import create
 from edge.sync.worker import SyncWorker
+from shared.credentials import load_or_create_key
 
 
 def enroll_appliance(data_dir: Path, url: str, code: str, name: str, *, demo: bool) -> list[str]:

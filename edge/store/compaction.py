@@ -5,18 +5,20 @@ on the compactor's own thread and read connection. The writer then only swaps th
 checks that nobody compacted the document meanwhile, stores the snapshot and deletes the folded
 updates, one short transaction. A crash between the two halves loses nothing: the log is untouched
 until the swap commits.
+
+On an appliance enrolled with a relay, only updates the relay has acknowledged are folded: what is
+still to be pushed stays in the log as the small updates it was made as, so an appliance that was
+offline for days pushes them in pages instead of one oversized snapshot.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import apsw
 import pycrdt
 
-from edge.store.db import connect
-from edge.store.errors import WriterStopped
+from edge.store.background import Background
 from edge.store.writer import Writer, WriteTx
 
 COMPACT_AFTER_UPDATES = 500  # in a lull between sales
@@ -24,10 +26,23 @@ COMPACT_ANYWAY_AFTER = 5000  # even in a rush that never pauses
 COMPACT_IDLE_S = 1.0
 
 
+def _enrolled(conn: apsw.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM meta WHERE key = 'relay_url'").fetchone() is not None
+
+
+def _foldable_sql(enrolled: bool) -> str:
+    # Enrolled: only the prefix of the log the relay has acknowledged (see the module docstring).
+    if not enrolled:
+        return "1 = 1"
+    return "seq <= coalesce((SELECT pushed_seq FROM sync_state s WHERE s.doc_id = u.doc_id), 0)"
+
+
 def due_documents(conn: apsw.Connection, threshold: int) -> list[str]:
-    """Documents whose log tail has reached ``threshold`` updates."""
+    """Documents with at least ``threshold`` updates that may be folded."""
     rows = conn.execute(
-        "SELECT doc_id FROM crdt_update GROUP BY doc_id HAVING count(*) >= ?", (threshold,)
+        f"SELECT doc_id FROM crdt_update u WHERE {_foldable_sql(_enrolled(conn))}"
+        " GROUP BY doc_id HAVING count(*) >= ?",
+        (threshold,),
     )
     return [r[0] for r in rows]
 
@@ -39,7 +54,9 @@ def build_snapshot(conn: apsw.Connection, doc_id: str) -> tuple[int | None, int,
             "SELECT upto_seq, body FROM crdt_snapshot WHERE doc_id = ?", (doc_id,)
         ).fetchone()
         updates = conn.execute(
-            "SELECT seq, body FROM crdt_update WHERE doc_id = ? ORDER BY seq", (doc_id,)
+            f"SELECT seq, body FROM crdt_update u WHERE doc_id = ?"
+            f" AND {_foldable_sql(_enrolled(conn))} ORDER BY seq",
+            (doc_id,),
         ).fetchall()
     if not updates:
         return None
@@ -80,44 +97,17 @@ def compact_once(conn: apsw.Connection, writer: Writer, threshold: int) -> int:
     return swapped
 
 
-class Compactor:
+def compactor(
+    path: Path,
+    writer: Writer,
+    interval_s: float = 2.0,
+    threshold: int = COMPACT_AFTER_UPDATES,
+) -> Background:
     """A background thread that compacts due documents, preferring lulls between sales."""
 
-    def __init__(
-        self,
-        path: Path,
-        writer: Writer,
-        interval_s: float = 2.0,
-        threshold: int = COMPACT_AFTER_UPDATES,
-    ) -> None:
-        self._path = path
-        self._writer = writer
-        self._interval_s = interval_s
-        self._threshold = threshold
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+    def tick(conn: apsw.Connection) -> None:
+        # Building a snapshot holds the GIL for milliseconds: wait for a lull in sales.
+        idle = writer.idle_s() >= COMPACT_IDLE_S
+        compact_once(conn, writer, threshold if idle else COMPACT_ANYWAY_AFTER)
 
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("compactor already started")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="compactor", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        conn = connect(self._path, writer=False)
-        try:
-            while not self._stop.wait(self._interval_s):
-                # Building a snapshot holds the GIL for milliseconds: wait for a lull in sales.
-                idle = self._writer.idle_s() >= COMPACT_IDLE_S
-                compact_once(conn, self._writer, self._threshold if idle else COMPACT_ANYWAY_AFTER)
-        except WriterStopped:
-            return  # the store is shutting down; the log is intact
-        finally:
-            conn.close()
+    return Background("compactor", path, interval_s, tick)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import apsw
@@ -27,7 +26,7 @@ def connect(path: Path, *, writer: bool) -> apsw.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     if writer:
-        # An automatic checkpoint on the sale path costs 13-18 ms; the Checkpointer does it instead.
+        # An automatic checkpoint on the sale path costs 13-18 ms: checkpoints run elsewhere.
         conn.execute("PRAGMA wal_autocheckpoint=0")
     return conn
 
@@ -57,46 +56,6 @@ class Readers:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
-
-
-class Checkpointer:
-    """Checkpoints the WAL in the background so no sale ever pays for one.
-
-    ``due`` says when to copy the WAL into the database (the store checkpoints while the writer
-    is idle, or when the WAL grows large); without it, every ``interval_s``.
-    """
-
-    def __init__(
-        self, path: Path, interval_s: float = 0.5, due: Callable[[], bool] | None = None
-    ) -> None:
-        self._path = path
-        self._interval_s = interval_s
-        self._due = due
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("checkpointer already started")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        conn = connect(self._path, writer=False)
-        try:
-            while not self._stop.wait(self._interval_s):
-                if self._due is None or self._due():
-                    checkpoint(conn)
-            checkpoint(conn)
-        finally:
-            conn.close()
 
 
 def checkpoint(conn: apsw.Connection) -> None:

@@ -9,12 +9,13 @@ from typing import Any
 
 import apsw
 
-from edge.store.compaction import Compactor
-from edge.store.db import Checkpointer, Readers, connect, db_path
+from edge.store.background import checkpointer
+from edge.store.compaction import compactor
+from edge.store.db import Readers, connect, db_path
 from edge.store.errors import NotInitialised
-from edge.store.ids import now_ms
 from edge.store.migrations import migrate
 from edge.store.writer import Writer
+from shared.ids import now_ms
 
 CHECKPOINT_IDLE_S = 0.2
 CHECKPOINT_MAX_PAGES = 8000  # ~32 MB of WAL: checkpoint even in a rush that never pauses
@@ -34,8 +35,8 @@ class Store:
         self.clock = clock
         self.writer = Writer(self.path, clock, on_commit)
         self.readers = Readers(self.path)
-        self._checkpointer = Checkpointer(self.path, interval_s=0.1, due=self._checkpoint_due)
-        self._compactor = Compactor(self.path, self.writer)
+        self._checkpointer = checkpointer(self.path, interval_s=0.1, due=self._checkpoint_due)
+        self._compactor = compactor(self.path, self.writer)
         self._checkpointed_pages = 0
         self._started = False
 

@@ -72,7 +72,8 @@ class SyncWorker:
         self._store_id = store_id
         self._interval_s = interval_s
         self._jitter = jitter
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # sync now: a button, or a hint from the relay
+        self._changed = asyncio.Event()  # a local commit: push it, unless backing off
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._summary = SyncSummary(enrolled=True)
@@ -111,7 +112,7 @@ class SyncWorker:
     def notify_threadsafe(self, _events: object = None) -> None:
         """Called after every local commit, from whichever thread led it."""
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
+            self._loop.call_soon_threadsafe(self._changed.set)
 
     async def run_once(self) -> None:
         """One full round: push everything pending, then pull everything new."""
@@ -121,18 +122,22 @@ class SyncWorker:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            self._changed.clear()
             try:
                 await self.run_once()
             except SyncError as exc:
                 await self._failed(exc)
+                # Backing off: a busy till's sales must not turn into one retry each against a
+                # relay that is down or overloaded; only "sync now" or a hint cuts the wait short.
                 delay = backoff_s(self._summary.failures, self._jitter())
+                wake_on = [self._wake]
             else:
                 self._summary.failures = 0
                 self._summary.last_success_ms = self._store.clock()
                 delay = self._interval_s
+                wake_on = [self._wake, self._changed]
             self._summary.rounds += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            await _first_of(wake_on, delay)
 
     async def _failed(self, exc: SyncError) -> None:
         self._summary.failures += 1
@@ -188,6 +193,16 @@ class SyncWorker:
                 cursor = page.cursor
                 if not page.more:
                     break
+
+
+async def _first_of(events: list[asyncio.Event], timeout_s: float) -> None:
+    """Return when any of ``events`` is set, or after ``timeout_s``."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _apply_page(tx: WriteTx, page: PulledDoc, head: int) -> None:

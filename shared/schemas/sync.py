@@ -33,9 +33,11 @@ import msgspec
 
 T = TypeVar("T")
 
-MAX_UPDATE_BYTES = 1 << 20  # one update; a day document stays far below 5 MB in all
+# One update: room for a whole document's snapshot (a day document's budget is 5 MB), which an
+# appliance pushes when it enrolls with history compacted before it had a relay.
+MAX_UPDATE_BYTES = 8 << 20
 MAX_BATCH_UPDATES = 1000  # per push or pull page
-MAX_BODY_BYTES = 8 << 20  # a whole request, inflated
+MAX_BODY_BYTES = 16 << 20  # a whole request, inflated
 HASH_BYTES = 16
 
 DocId = Annotated[

@@ -8,7 +8,7 @@ import httpx
 import jwt
 import pytest
 
-from edge.app.security import JWT_KEY_FILE
+from shared.credentials import JWT_KEY_FILE
 from tests.support.problems import PROBLEM, assert_problem
 from tests.support.server import (
     CASHIER_PIN,

@@ -87,3 +87,59 @@ def test_the_table_prints_each_section_and_the_json_path(
     ):
         assert heading in stdout
     assert stdout.rstrip().endswith(f"results: {output}")
+
+
+def test_the_sync_section_prints_its_table_and_writes_its_json(
+    quick_run: tuple[str, dict[str, Any], Path],
+) -> None:
+    stdout, _, output = quick_run
+    sync_json = output.with_name("sync.json")
+    for heading in (
+        "Fynlo sync benchmark",
+        "Reconnect after",
+        "time to convergence",
+        "bytes on the wire per order",
+        "Relay ingest, ",
+        "push latency p50 / p99",
+        "relay RSS after the load",
+        "Document sizes",
+        "a year of such days (extrapolated",
+        "Sync targets",
+        f"sync results: {sync_json}",
+    ):
+        assert heading in stdout
+    assert stdout.index("Fynlo sync benchmark") > stdout.index("Over HTTP, 10 concurrent clients")
+    report = json.loads(sync_json.read_text())
+    assert {"description", "machine", "size", "reconnect", "ingest", "sizes", "targets"} <= (
+        report.keys()
+    )
+
+
+def test_the_sync_figures_cover_reconnect_ingest_and_sizes(
+    quick_run: tuple[str, dict[str, Any], Path],
+) -> None:
+    _, _, output = quick_run
+    report = json.loads(output.with_name("sync.json").read_text())
+    reconnect = report["reconnect"]
+    assert {"converge_s", "wire_bytes_per_order", "sent_bytes", "received_bytes"} <= (
+        reconnect.keys()
+    )
+    assert reconnect["relay_orders"] == reconnect["orders"] == report["size"]["orders"]
+    assert reconnect["pending_updates"] >= reconnect["orders"]
+    assert reconnect["wire_bytes_per_order"] > 0
+    assert reconnect["day_doc_bytes"] > 0
+    ingest = report["ingest"]
+    assert {"updates_per_s", "p50_ms", "p99_ms", "relay_rss_mb"} <= ingest.keys()
+    assert ingest["stores"] == report["size"]["stores"]
+    assert ingest["updates"] > 0
+    assert ingest["errors"] == 0
+    assert 0 < ingest["p50_ms"] <= ingest["p99_ms"]
+    assert ingest["relay_rss_mb"] > 0
+    sizes = report["sizes"]
+    assert sizes["day_orders"] == report["size"]["day_orders"]
+    assert sizes["year_bytes"] == sizes["day_doc_bytes"] * 365
+    assert "extrapolated" in sizes["year_basis"]
+    (target,) = report["targets"]
+    assert target["unit"] == "s"
+    assert target["limit"] == 2.0
+    assert isinstance(target["met"], bool)

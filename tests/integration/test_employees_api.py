@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from edge.store.ids import uuid7
+from shared.ids import uuid7
 from tests.support.problems import PROBLEM, assert_problem
 from tests.support.server import EdgeServer, Tablet, pair_tablet, running_edge
 

@@ -13,7 +13,7 @@ import jwt
 import pytest
 from websockets.sync.client import connect
 
-from edge.app.security import JWT_KEY_FILE
+from shared.credentials import JWT_KEY_FILE
 from tests.support.catalog import Menu
 from tests.support.orders import ORDERS, all_orders, audit_of, fetch, ring
 from tests.support.problems import PROBLEM, assert_problem

@@ -22,12 +22,12 @@ from edge.store.documents import (
     update_hash,
 )
 from edge.store.errors import SchemaTooNew
-from edge.store.ids import uuid7
 from edge.store.migrations import MIGRATIONS, migrate, schema_version
 from edge.store.projection import encode, read_entry
 from edge.store.rebuild import projection_dump, rebuild
 from edge.store.store import Store, create
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas import documents as d
 
 DAY = "store/s1/day/2026-11-26"

@@ -12,10 +12,10 @@ import pytest
 from edge.store.compaction import compact_once
 from edge.store.db import connect
 from edge.store.documents import load_doc
-from edge.store.ids import uuid7
 from edge.store.store import Store, create
 from edge.store.writer import WriteTx
 from edge.sync import cursors
+from shared.ids import uuid7
 from shared.schemas import documents as d
 from shared.schemas.sync import update_hash
 
@@ -91,3 +91,21 @@ def test_remote_updates_are_never_pushed_back(store: Store) -> None:
     assert store.writer.call(lambda tx: tx.apply_remote(DAY, other.get_update())) is True
     assert cursors.pending(store.read, DAY, 0, 10)[0] == []
     assert store.read.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+
+
+def test_an_enrolled_appliance_folds_only_what_the_relay_acknowledged(store: Store) -> None:
+    for _ in range(8):
+        store.writer.call(_sale)
+    store.writer.call(
+        lambda tx: tx.conn.execute("INSERT INTO meta (key, value) VALUES ('relay_url', 'x')")
+    )
+    conn = connect(store.path, writer=False)
+    assert compact_once(conn, store.writer, threshold=5) == 0  # nothing acknowledged yet
+    pushed, upto = cursors.pending(store.read, DAY, 0, 3)
+    assert len(pushed) == 3
+    store.writer.call(lambda tx: cursors.record_push(tx.conn, DAY, upto, 3, tx.at_ms))
+    assert compact_once(conn, store.writer, threshold=3) == 1
+    # The three pushed updates are folded; the five unpushed ones wait, small, in the log.
+    rest, _ = cursors.pending(store.read, DAY, upto, 100)
+    assert len(rest) == 5
+    assert store.read.execute("SELECT count(*) FROM crdt_update").fetchone() == (5,)

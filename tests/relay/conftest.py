@@ -7,6 +7,7 @@ its own there, emptied before each test.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import tempfile
@@ -52,6 +53,8 @@ def postgres_server() -> Iterator[str]:
         # platformdirs warns once pgserver is imported where XDG_RUNTIME_DIR is unset (CI, root)
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
         import pgserver  # a dev dependency, imported only when a PostgreSQL test runs
+    # Its shutdown thread logs after pytest has closed the streams: keep it to warnings.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
 
     # Not under pytest's basetemp: a concurrent pytest run prunes old basetemps, data dir and all.
     with (

@@ -24,8 +24,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from cloud.relay.cli import build_parser
-from cloud.relay.security import normalise_code, now_ms, token_digest, uuid7
+from cloud.relay.security import normalise_code
 from cloud.relay.storage.base import Storage
+from shared.credentials import token_digest
+from shared.ids import now_ms, uuid7
 from shared.schemas.sync import (
     MAX_BODY_BYTES,
     PullDoc,

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.connection import ASGIConnection
 
-from cloud.relay.problems import ApiError
-from cloud.relay.security import token_digest
 from cloud.relay.storage.base import Device
+from shared.credentials import token_digest
+from shared.problems import ApiError
 
 if TYPE_CHECKING:
     from cloud.relay.app import Relay

@@ -6,17 +6,14 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Router, post
+from litestar.params import JSONBody
 
-from cloud.relay.problems import ApiError
 from cloud.relay.routes import relay_of
-from cloud.relay.security import (
-    new_device_token,
-    new_enrollment_code,
-    normalise_code,
-    token_digest,
-    uuid7,
-)
+from cloud.relay.security import new_enrollment_code, normalise_code
 from cloud.relay.storage.base import Storage
+from shared.credentials import new_token, token_digest
+from shared.ids import uuid7
+from shared.problems import ApiError
 
 
 class EnrollmentCode(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,10 +46,10 @@ async def issue_code(storage: Storage, store_id: str, now_ms: int, ttl_s: int) -
 
 
 @post("/devices/enroll", status_code=201, tags=["enrollment"])
-async def enroll(request: Request[Any, Any, Any], data: EnrollRequest) -> Enrollment:
+async def enroll(request: Request[Any, Any, Any], data: JSONBody[EnrollRequest]) -> Enrollment:
     """Exchange a store's one-time enrollment code for a device token (no login needed)."""
     relay = relay_of(request)
-    token = new_device_token()
+    token = new_token()
     device = await relay.storage.redeem_enrollment_code(
         token_digest(normalise_code(data.code)),
         relay.clock(),

@@ -1,7 +1,7 @@
 """Live hints: a WebSocket per connected device, told when a document in its scope changes.
 
-The fan-out is in-process: a push on this relay process reaches the devices connected to it.
-Several processes sharing one PostgreSQL database will relay hints through LISTEN/NOTIFY later.
+The hub reaches the devices connected to this process; ``cloud.relay.fanout`` feeds it, from
+this process's pushes (SQLite) or from every relay's through LISTEN/NOTIFY (PostgreSQL).
 
 A device that falls ``max_queued`` hints behind (a stalled socket) is not allowed to hold memory
 without bound or slow the others: its hints are dropped, it gets one ``resync`` message and a
@@ -18,9 +18,9 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from cloud.relay.problems import ApiError
 from cloud.relay.routes import device_for, relay_of
 from cloud.relay.storage.base import Device
+from shared.problems import ApiError
 from shared.schemas.sync import DocChanged, in_scope
 
 RESYNC = msgspec.json.encode({"type": "resync"}).decode()
@@ -41,12 +41,16 @@ class Listener:
         try:
             self.hints.put_nowait(hint)
         except asyncio.QueueFull:
-            self.dropped = True
-            while not self.hints.empty():
-                self.hints.get_nowait()
-            self.hints.put_nowait(RESYNC)
+            self.drop()
             return False
         return True
+
+    def drop(self) -> None:
+        """Replace the queued hints by one ``resync``: the device lists its documents again."""
+        self.dropped = True
+        while not self.hints.empty():
+            self.hints.get_nowait()
+        self.hints.put_nowait(RESYNC)
 
 
 class Hub:
@@ -86,6 +90,13 @@ class Hub:
             if not listener.offer(hint):
                 self._listeners.discard(listener)
                 self.dropped += 1
+
+    def resync_all(self) -> None:
+        """Tell every connected device to resync: hints may have been lost (the feed dropped)."""
+        for listener in list(self._listeners):
+            listener.drop()
+            self._listeners.discard(listener)
+            self.dropped += 1
 
 
 @websocket("/api/v1/sync/ws", tags=["sync"])

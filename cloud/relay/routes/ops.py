@@ -10,8 +10,8 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from cloud.relay.problems import problem
 from cloud.relay.routes import relay_of
+from shared.problems import problem
 
 log = logging.getLogger("fynlo.relay")
 PROMETHEUS = "text/plain; version=0.0.4"

@@ -9,13 +9,15 @@ import anyio.to_thread
 import jwt
 import msgspec
 from litestar import Request, Router, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
 
-from cloud.relay.problems import ApiError
 from cloud.relay.routes import bearer, relay_of, unauthorized
 from cloud.relay.routes.enroll import EnrollmentCode, issue_code
-from cloud.relay.security import decode_jwt, encode_jwt, uuid7, verify_password
 from cloud.relay.storage.base import NotFound, Store
+from shared.credentials import decode_jwt, encode_jwt, verify_secret
+from shared.ids import uuid7
+from shared.problems import ApiError
 
 OWNER_TOKEN_TYPE = "owner"
 
@@ -89,7 +91,7 @@ async def _own_store(request: Request[Any, Any, Any], owner: Principal, store_id
 
 
 @post("/auth/login", status_code=200, tags=["owner"])
-async def login(request: Request[Any, Any, Any], data: LoginRequest) -> OwnerToken:
+async def login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -> OwnerToken:
     """An owner's password login; answers an access token for the owner API."""
     relay = relay_of(request)
     email = data.email.strip().lower()
@@ -107,7 +109,7 @@ async def login(request: Request[Any, Any, Any], data: LoginRequest) -> OwnerTok
     owner = await relay.storage.owner_by_email(email)
     stored = owner.password_hash if owner else None
     # Argon2 takes tens of milliseconds of CPU: off the event loop, so sync keeps flowing.
-    if not await anyio.to_thread.run_sync(verify_password, stored, data.password) or not owner:
+    if not await anyio.to_thread.run_sync(verify_secret, stored, data.password) or not owner:
         raise ApiError(401, "login-failed", "Wrong email or password.")
     now_s = relay.clock() // 1000
     ttl_s = relay.config.owner_access_ttl_s
@@ -129,7 +131,7 @@ async def login(request: Request[Any, Any, Any], data: LoginRequest) -> OwnerTok
 
 @get("/orgs/{org_id:str}/stores", tags=["owner"])
 async def list_stores(
-    request: Request[Any, Any, Any], owner: Principal, org_id: str
+    request: Request[Any, Any, Any], owner: NamedDependency[Principal], org_id: FromPath[str]
 ) -> list[Store]:
     """The stores of the owner's organisation."""
     _own_org(owner, org_id)
@@ -138,7 +140,10 @@ async def list_stores(
 
 @post("/orgs/{org_id:str}/stores", status_code=201, tags=["owner"])
 async def create_store(
-    request: Request[Any, Any, Any], owner: Principal, org_id: str, data: StoreRequest
+    request: Request[Any, Any, Any],
+    owner: NamedDependency[Principal],
+    org_id: FromPath[str],
+    data: JSONBody[StoreRequest],
 ) -> NewStore:
     """A new store, with the one-time code its appliance enrolls with (shown only now)."""
     _own_org(owner, org_id)
@@ -151,7 +156,7 @@ async def create_store(
 
 @post("/stores/{store_id:str}/enrollment-codes", status_code=201, tags=["owner"])
 async def create_enrollment_code(
-    request: Request[Any, Any, Any], owner: Principal, store_id: str
+    request: Request[Any, Any, Any], owner: NamedDependency[Principal], store_id: FromPath[str]
 ) -> EnrollmentCode:
     """Another one-time enrollment code for a store (a new appliance, a replaced one)."""
     store = await _own_store(request, owner, store_id)

@@ -18,13 +18,14 @@ import anyio.to_thread
 import msgspec
 import pycrdt
 from litestar import Request, Response, Router, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
-from cloud.relay.problems import ApiError
 from cloud.relay.routes import device_for, relay_of
 from cloud.relay.storage.base import Device
+from shared.problems import ApiError
 from shared.schemas.sync import (
     MAX_BODY_BYTES,
+    DocHead,
     DocList,
     PayloadTooLarge,
     PulledDoc,
@@ -161,7 +162,7 @@ async def _check_push(message: PushRequest) -> None:
 
 
 @get("/docs", tags=["sync"])
-async def docs(request: Request[Any, Any, Any], device: Device) -> Response[bytes]:
+async def docs(request: Request[Any, Any, Any], device: NamedDependency[Device]) -> Response[bytes]:
     """The documents in the device's scope with their head seq (DocList, msgpack)."""
     prefixes = [f"org/{device.org_id}/", f"store/{device.store_id}/"]
     heads = await relay_of(request).storage.heads(prefixes)
@@ -169,7 +170,7 @@ async def docs(request: Request[Any, Any, Any], device: Device) -> Response[byte
 
 
 @post("/push", status_code=200, tags=["sync"])
-async def push(request: Request[Any, Any, Any], device: Device) -> Response[bytes]:
+async def push(request: Request[Any, Any, Any], device: NamedDependency[Device]) -> Response[bytes]:
     """Append updates (PushRequest -> PushResponse); idempotent by hash, refused whole if bad."""
     relay = relay_of(request)
     try:
@@ -185,13 +186,14 @@ async def push(request: Request[Any, Any, Any], device: Device) -> Response[byte
     for ack in acks:
         relay.counters.updates_appended += ack.accepted
         relay.counters.duplicates += ack.duplicates
-        if ack.accepted:
-            relay.hub.publish(ack.doc_id, ack.head, origin_device_id=device.id)
+    changed = [DocHead(doc_id=a.doc_id, head=a.head) for a in acks if a.accepted]
+    if changed:
+        await relay.fanout.publish(changed, device.id)
     return _msgpack(PushResponse(acks=acks))
 
 
 @post("/pull", status_code=200, tags=["sync"])
-async def pull(request: Request[Any, Any, Any], device: Device) -> Response[bytes]:
+async def pull(request: Request[Any, Any, Any], device: NamedDependency[Device]) -> Response[bytes]:
     """Updates after each cursor (PullRequest -> PullResponse), in pages of ``limit``."""
     relay = relay_of(request)
     message = await _read(request, PullRequest)

@@ -263,6 +263,13 @@ class PostgresStorage(Storage):
             )
         return True
 
+    async def notify(self, channel: str, payloads: list[str]) -> None:
+        """NOTIFY ``channel`` once per payload, in one statement (delivered as it commits)."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p", (channel, payloads)
+            )
+
     # --- who may sync ----------------------------------------------------------------------------
 
     async def create_org(self, org_id: str, name: str, at_ms: int) -> Org:

@@ -14,10 +14,10 @@ from litestar.middleware.authentication import (
     AuthenticationResult,
 )
 
-from edge.app.problems import ApiError
-from edge.app.security import decode_jwt
 from edge.domain.errors import PermissionDenied
 from edge.domain.permissions import has_permission
+from shared.credentials import decode_jwt
+from shared.problems import ApiError
 from shared.schemas.documents import Role
 
 

@@ -6,16 +6,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Router, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from edge.app.audit import audit
 from edge.app.auth import service
 from edge.app.auth.principal import Actor, requires
 from edge.app.auth.tokens import TokenPair
 from edge.app.context import Edge
-from edge.app.problems import ApiError
 from edge.domain.permissions import DEVICE_MANAGE, DEVICE_PAIR
 from edge.store.writer import WriteTx
+from shared.problems import ApiError
 
 Pin = Annotated[str, msgspec.Meta(min_length=4, max_length=8, pattern=r"^[0-9]+$")]
 
@@ -50,7 +50,9 @@ def _edge(request: Request[Any, Any, Any]) -> Edge:
 
 
 @post("/devices/pair", exclude_from_auth=True, status_code=201)
-async def pair(request: Request[Any, Any, Any], data: PairRequest) -> service.PairedDevice:
+async def pair(
+    request: Request[Any, Any, Any], data: JSONBody[PairRequest]
+) -> service.PairedDevice:
     """Pair a tablet with a one-time code (from `fynlo-edge pairing-code` or a manager)."""
     return await service.pair_device(_edge(request), data.code, data.name)
 
@@ -81,7 +83,7 @@ async def list_devices(request: Request[Actor, Any, Any]) -> list[Device]:
 
 
 @delete("/devices/{device_id:str}", guards=[requires(DEVICE_MANAGE)], status_code=204)
-async def revoke_device(request: Request[Actor, Any, Any], device_id: str) -> None:
+async def revoke_device(request: Request[Actor, Any, Any], device_id: FromPath[str]) -> None:
     """Revoke a tablet: its token stops working at once (existing access tokens expire soon)."""
     edge = _edge(request)
     actor = request.user
@@ -101,21 +103,23 @@ async def revoke_device(request: Request[Actor, Any, Any], device_id: str) -> No
 @post("/auth/pin", exclude_from_auth=True, status_code=200)
 async def login_pin(
     request: Request[Any, Any, Any],
-    data: PinLogin,
-    device_token: Annotated[str | None, Parameter(header="X-Device-Token")] = None,
+    data: JSONBody[PinLogin],
+    device_token: Annotated[str | None, HeaderParameter(name="X-Device-Token")] = None,
 ) -> TokenPair:
     """Log in with a PIN on a paired tablet; five wrong PINs lock the tablet for five minutes."""
     return await service.pin_login(_edge(request), device_token, data.pin)
 
 
 @post("/auth/password", exclude_from_auth=True, status_code=200)
-async def login_password(request: Request[Any, Any, Any], data: PasswordLogin) -> TokenPair:
+async def login_password(
+    request: Request[Any, Any, Any], data: JSONBody[PasswordLogin]
+) -> TokenPair:
     """Back-office login for owners and managers."""
     return await service.password_login(_edge(request), data.email, data.password)
 
 
 @post("/auth/refresh", exclude_from_auth=True, status_code=200)
-async def refresh(request: Request[Any, Any, Any], data: RefreshRequest) -> TokenPair:
+async def refresh(request: Request[Any, Any, Any], data: JSONBody[RefreshRequest]) -> TokenPair:
     """Trade a refresh token for a new pair."""
     return await service.refresh_tokens(_edge(request), data.refresh_token)
 

@@ -12,17 +12,11 @@ from edge.app.audit import audit
 from edge.app.auth.principal import Actor
 from edge.app.auth.tokens import TokenPair, issue_tokens
 from edge.app.context import Edge
-from edge.app.problems import ApiError
-from edge.app.security import (
-    decode_jwt,
-    new_pairing_code,
-    new_token,
-    pin_tag,
-    token_digest,
-    verify_secret,
-)
-from edge.store.ids import uuid7
+from edge.app.security import new_pairing_code, pin_tag
 from edge.store.writer import WriteTx
+from shared.credentials import decode_jwt, new_token, token_digest, verify_secret
+from shared.ids import uuid7
+from shared.problems import ApiError
 from shared.schemas.documents import Employee, people_doc
 
 

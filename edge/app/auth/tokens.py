@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 
 from edge.app.context import Edge
-from edge.app.security import encode_jwt
-from edge.store.ids import uuid7
+from shared.credentials import encode_jwt
+from shared.ids import uuid7
 from shared.schemas.documents import Employee
 
 

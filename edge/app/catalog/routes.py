@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.catalog import queries, schemas, service
@@ -72,7 +72,7 @@ def _read_handlers(kind: Kind, *, with_list: bool) -> list[HTTPRouteHandler]:
     ) -> Any:
         return queries.list_all(_edge(request).store.read, kind, include_archived)
 
-    async def get_one(request: Request[Actor, Any, Any], entity_id: str) -> Any:
+    async def get_one(request: Request[Actor, Any, Any], entity_id: FromPath[str]) -> Any:
         entity = queries.get(_edge(request).store.read, kind, entity_id)
         if entity is None:
             raise NotFound(f"There is no {kind.noun} {entity_id}.", id=entity_id)
@@ -95,16 +95,18 @@ def _write_handlers(
     one = base + "/{entity_id:str}"
     write = [requires(CATALOG_WRITE)]
 
-    async def create(request: Request[Actor, Any, Any], data: Any) -> Response[Any]:
+    async def create(request: Request[Actor, Any, Any], data: JSONBody[Any]) -> Response[Any]:
         command = service.create_entity(_edge(request), request.user, kind, data)
         entity, created = await _edge(request).store.writer.run(command)
         return Response(entity, status_code=201 if created else 200)
 
-    async def update(request: Request[Actor, Any, Any], entity_id: str, data: Any) -> Any:
+    async def update(
+        request: Request[Actor, Any, Any], entity_id: FromPath[str], data: JSONBody[Any]
+    ) -> Any:
         command = service.patch_entity(_edge(request), request.user, kind, entity_id, data)
         return await _edge(request).store.writer.run(command)
 
-    async def archive(request: Request[Actor, Any, Any], entity_id: str) -> None:
+    async def archive(request: Request[Actor, Any, Any], entity_id: FromPath[str]) -> None:
         command = service.archive_entity(_edge(request), request.user, kind, entity_id)
         await _edge(request).store.writer.run(command)
 
@@ -112,10 +114,10 @@ def _write_handlers(
     created = f"Create {kind.a} (201; 200 for a repeat of the same create)"
     return [
         post(base, guards=write, status_code=201, summary=created)(
-            _typed(create, data=create_body, **{"return": Response[struct]})
+            _typed(create, data=JSONBody[create_body], **{"return": Response[struct]})
         ),
         patch(one, guards=write, summary=f"Change only the given fields of {kind.a}")(
-            _typed(update, data=patch_body, **{"return": struct})
+            _typed(update, data=JSONBody[patch_body], **{"return": struct})
         ),
         delete(one, guards=write, status_code=204, summary=f"Archive {kind.a} (kept for history)")(
             archive

@@ -24,8 +24,8 @@ from edge.domain.business_day import parse_hhmm
 from edge.domain.discounts import check_discount
 from edge.domain.errors import Conflict, InvalidInput, NotFound
 from edge.domain.money import check_minor, parse_rate
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas.documents import (
     Category,
     Discount,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.auth.service import resolve_approver
@@ -32,7 +33,7 @@ def _created(value: Any, created: bool) -> Response[Any]:
 
 @post("/drawer/sessions", guards=[requires(DRAWER_OPEN)])
 async def open_session(
-    request: Request[Actor, Any, Any], data: OpenSessionRequest
+    request: Request[Actor, Any, Any], data: JSONBody[OpenSessionRequest]
 ) -> Response[SessionView]:
     """Open the main drawer's till session with a counted float (409 if one is open)."""
     edge = _edge(request)
@@ -48,21 +49,25 @@ async def current_session(request: Request[Actor, Any, Any]) -> SessionView:
 
 @get("/drawer/sessions", guards=[requires(DRAWER_REPORT)])
 async def list_sessions(
-    request: Request[Actor, Any, Any], day: str | None = None
+    request: Request[Actor, Any, Any], day: FromQuery[str | None] = None
 ) -> list[SessionView]:
     """Sessions opened on a business day (YYYY-MM-DD; default the open day)."""
     return service.list_sessions(_edge(request), request.user, day)
 
 
 @get("/drawer/sessions/{session_id:str}", guards=[requires(DRAWER_REPORT)])
-async def session_detail(request: Request[Actor, Any, Any], session_id: str) -> SessionView:
+async def session_detail(
+    request: Request[Actor, Any, Any], session_id: FromPath[str]
+) -> SessionView:
     """One session with all its cash movements."""
     return service.session_detail(_edge(request), request.user, session_id)
 
 
 @post("/drawer/sessions/{session_id:str}/close", guards=[requires(DRAWER_CLOSE)], status_code=200)
 async def close_session(
-    request: Request[Actor, Any, Any], session_id: str, data: CloseSessionRequest
+    request: Request[Actor, Any, Any],
+    session_id: FromPath[str],
+    data: JSONBody[CloseSessionRequest],
 ) -> SessionView:
     """Close a session with the cash counted out: expected, counted and over/short."""
     edge = _edge(request)
@@ -87,7 +92,7 @@ async def _move(
 
 @post("/drawer/paid-in", guards=[requires(DRAWER_OPEN)])
 async def paid_in(
-    request: Request[Actor, Any, Any], data: CashMoveRequest
+    request: Request[Actor, Any, Any], data: JSONBody[CashMoveRequest]
 ) -> Response[DrawerEntry]:
     """Put cash into the drawer without a sale (a cashier adds a manager PIN)."""
     return await _move(request, "paid_in", data.amount_minor, data)
@@ -95,7 +100,7 @@ async def paid_in(
 
 @post("/drawer/paid-out", guards=[requires(DRAWER_OPEN)])
 async def paid_out(
-    request: Request[Actor, Any, Any], data: CashMoveRequest
+    request: Request[Actor, Any, Any], data: JSONBody[CashMoveRequest]
 ) -> Response[DrawerEntry]:
     """Take cash out of the drawer without a sale (a cashier adds a manager PIN)."""
     return await _move(request, "paid_out", data.amount_minor, data)
@@ -103,7 +108,7 @@ async def paid_out(
 
 @post("/drawer/no-sale", guards=[requires(DRAWER_OPEN)])
 async def no_sale(
-    request: Request[Actor, Any, Any], data: NoSaleRequest | None = None
+    request: Request[Actor, Any, Any], data: JSONBody[NoSaleRequest | None] = None
 ) -> Response[DrawerEntry]:
     """Open the drawer without a sale (a cashier adds a manager PIN); the body may be empty."""
     return await _move(request, "no_sale", 0, data or NoSaleRequest())

@@ -26,8 +26,8 @@ from edge.domain.permissions import (
     authorize,
     has_permission,
 )
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas.documents import DrawerEntry, DrawerEntryKind, DrawerSession
 
 

@@ -7,8 +7,8 @@ import msgspec
 
 from edge.app.context import Edge
 from edge.app.drawer.queries import open_session
-from edge.app.problems import ApiError
 from edge.store.writer import WriteTx
+from shared.problems import ApiError
 from shared.schemas.documents import DrawerEntry, DrawerSession
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import apsw
 import msgspec
 
-from edge.app.security import hash_secret, pin_tag
+from edge.app.security import pin_tag
+from shared.credentials import hash_secret
 from shared.schemas.documents import Employee, Role, people_doc
 
 

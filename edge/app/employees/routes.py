@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Router, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.context import Edge
@@ -28,13 +28,17 @@ async def list_employees(
 
 
 @get("/employees/{employee_id:str}", guards=[requires(EMPLOYEE_READ)])
-async def get_employee(request: Request[Actor, Any, Any], employee_id: str) -> EmployeeView:
+async def get_employee(
+    request: Request[Actor, Any, Any], employee_id: FromPath[str]
+) -> EmployeeView:
     """One employee."""
     return EmployeeView.of(service.get_employee(_edge(request).store.read, employee_id))
 
 
 @post("/employees", guards=[requires(EMPLOYEE_WRITE)], status_code=201)
-async def create_employee(request: Request[Actor, Any, Any], data: EmployeeIn) -> EmployeeView:
+async def create_employee(
+    request: Request[Actor, Any, Any], data: JSONBody[EmployeeIn]
+) -> EmployeeView:
     """Hire an employee; the PIN must not belong to an active colleague (409)."""
     edge = _edge(request)
     return await edge.store.writer.run(await service.create_employee(edge, request.user, data))
@@ -42,7 +46,7 @@ async def create_employee(request: Request[Actor, Any, Any], data: EmployeeIn) -
 
 @patch("/employees/{employee_id:str}", guards=[requires(EMPLOYEE_WRITE)])
 async def patch_employee(
-    request: Request[Actor, Any, Any], employee_id: str, data: EmployeePatch
+    request: Request[Actor, Any, Any], employee_id: FromPath[str], data: JSONBody[EmployeePatch]
 ) -> EmployeeView:
     """Change the given fields; ``active: false`` deactivates (no more logins)."""
     edge = _edge(request)

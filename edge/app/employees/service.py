@@ -20,8 +20,8 @@ from edge.app.employees.records import pin_pepper, secret_fields
 from edge.app.employees.schemas import EmployeeIn, EmployeePatch, EmployeeView
 from edge.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from edge.domain.permissions import EMPLOYEE_WRITE
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas.documents import Employee, Role, people_doc
 
 Command = Callable[[WriteTx], EmployeeView]

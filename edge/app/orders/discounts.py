@@ -20,8 +20,8 @@ from edge.domain.errors import InvalidInput, NotFound
 from edge.domain.money import parse_percent
 from edge.domain.order import check_action, live_lines
 from edge.domain.permissions import ORDER_DISCOUNT, ORDER_DISCOUNT_LARGE, require
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas.documents import AppliedDiscount, Order
 
 

@@ -34,8 +34,8 @@ from edge.domain.tenders import (
     take_cash,
     take_external,
 )
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas.documents import (
     DrawerEntry,
     DrawerEntryKind,

@@ -32,8 +32,8 @@ from edge.domain.drawer import check_entry
 from edge.domain.errors import Conflict
 from edge.domain.order import check_action, transition
 from edge.domain.tenders import check_refund, refundable
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas.documents import Order, Refund, Tender
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 from litestar import Request, Response, Router, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.auth.service import resolve_approver
@@ -59,7 +59,7 @@ def _answer(value: R, replayed: bool) -> Response[R]:
 
 
 @post("/orders", guards=[requires(ORDER_CREATE)])
-async def create_order(request: Req, data: OrderCreate) -> Response[OrderDetail]:
+async def create_order(request: Req, data: JSONBody[OrderCreate]) -> Response[OrderDetail]:
     """Open an order with its first lines and, for a quick-service sale, its ``payments``.
 
     The order and its payments are taken together or not at all (each tender needs
@@ -74,7 +74,7 @@ async def create_order(request: Req, data: OrderCreate) -> Response[OrderDetail]
 async def list_orders(
     request: Req,
     # "state" is a name Litestar reserves for the app state: read the query parameter by alias.
-    order_state: Annotated[OrderState | None, Parameter(query="state")] = None,
+    order_state: Annotated[OrderState | None, QueryParameter(name="state")] = None,
     day: Annotated[str | None, Parameter(description="business day, YYYY-MM-DD")] = None,
     limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
 ) -> list[Order]:
@@ -85,13 +85,13 @@ async def list_orders(
 
 
 @get("/orders/{order_id:str}", guards=[requires(ORDER_READ)])
-async def get_order(request: Req, order_id: str) -> OrderDetail:
+async def get_order(request: Req, order_id: FromPath[str]) -> OrderDetail:
     """One order with its payments and refunds."""
     return service.order_detail(_edge(request).store.read, order_id)
 
 
 @post("/orders/{order_id:str}/lines", guards=[requires(ORDER_EDIT)], status_code=200)
-async def add_lines(request: Req, order_id: str, data: LinesAdd) -> Order:
+async def add_lines(request: Req, order_id: FromPath[str], data: JSONBody[LinesAdd]) -> Order:
     """Add lines to an open or sent order."""
     edge = _edge(request)
     return await edge.store.writer.run(service.add_lines(edge, request.user, order_id, data))
@@ -102,7 +102,9 @@ async def add_lines(request: Req, order_id: str, data: LinesAdd) -> Order:
     guards=[requires(ORDER_EDIT)],
     status_code=200,
 )
-async def void_line(request: Req, order_id: str, line_id: str, data: LineVoid) -> Order:
+async def void_line(
+    request: Req, order_id: FromPath[str], line_id: FromPath[str], data: JSONBody[LineVoid]
+) -> Order:
     """Void a line; a line the kitchen has needs order.void or a manager's PIN."""
     edge = _edge(request)
     approver = await _approver(request, data.manager_pin)
@@ -111,7 +113,9 @@ async def void_line(request: Req, order_id: str, line_id: str, data: LineVoid) -
 
 
 @post("/orders/{order_id:str}/discounts", guards=[requires(ORDER_DISCOUNT)], status_code=200)
-async def apply_discount(request: Req, order_id: str, data: DiscountApply) -> Order:
+async def apply_discount(
+    request: Req, order_id: FromPath[str], data: JSONBody[DiscountApply]
+) -> Order:
     """Apply a discount; above the store's thresholds it needs a manager (or their PIN)."""
     edge = _edge(request)
     approver = await _approver(request, data.manager_pin)
@@ -124,7 +128,9 @@ async def apply_discount(request: Req, order_id: str, data: DiscountApply) -> Or
     guards=[requires(ORDER_DISCOUNT)],
     status_code=200,
 )
-async def remove_discount(request: Req, order_id: str, applied_id: str) -> Order:
+async def remove_discount(
+    request: Req, order_id: FromPath[str], applied_id: FromPath[str]
+) -> Order:
     """Remove a discount from an open or sent order."""
     edge = _edge(request)
     command = discounts.remove_discount(edge, request.user, order_id, applied_id)
@@ -132,21 +138,23 @@ async def remove_discount(request: Req, order_id: str, applied_id: str) -> Order
 
 
 @patch("/orders/{order_id:str}", guards=[requires(ORDER_EDIT)])
-async def update_order(request: Req, order_id: str, data: OrderPatch) -> Order:
+async def update_order(request: Req, order_id: FromPath[str], data: JSONBody[OrderPatch]) -> Order:
     """Change the service charge, table or note of an open or sent order."""
     edge = _edge(request)
     return await edge.store.writer.run(service.update_order(edge, request.user, order_id, data))
 
 
 @post("/orders/{order_id:str}/send", guards=[requires(ORDER_SEND)], status_code=200)
-async def send_order(request: Req, order_id: str) -> Order:
+async def send_order(request: Req, order_id: FromPath[str]) -> Order:
     """Send the new lines to the kitchen."""
     edge = _edge(request)
     return await edge.store.writer.run(service.send_order(edge, request.user, order_id))
 
 
 @post("/orders/{order_id:str}/payments", guards=[requires(PAYMENT_TAKE)])
-async def take_payment(request: Req, order_id: str, data: PaymentCreate) -> Response[PaymentResult]:
+async def take_payment(
+    request: Req, order_id: FromPath[str], data: JSONBody[PaymentCreate]
+) -> Response[PaymentResult]:
     """Take cash (with change), card or external; a retried id returns the stored payment."""
     edge = _edge(request)
     command = payments.take_payment(edge, request.user, order_id, data)
@@ -155,7 +163,9 @@ async def take_payment(request: Req, order_id: str, data: PaymentCreate) -> Resp
 
 
 @post("/orders/{order_id:str}/refunds", guards=[requires(PAYMENT_TAKE)])
-async def refund(request: Req, order_id: str, data: RefundCreate) -> Response[RefundResult]:
+async def refund(
+    request: Req, order_id: FromPath[str], data: JSONBody[RefundCreate]
+) -> Response[RefundResult]:
     """Give money back on a paid or closed order (payment.refund, or a manager's PIN)."""
     edge = _edge(request)
     approver = await _approver(request, data.manager_pin)
@@ -165,7 +175,7 @@ async def refund(request: Req, order_id: str, data: RefundCreate) -> Response[Re
 
 
 @post("/orders/{order_id:str}/void", guards=[requires(ORDER_VOID)], status_code=200)
-async def void_order(request: Req, order_id: str, data: OrderVoid) -> Order:
+async def void_order(request: Req, order_id: FromPath[str], data: JSONBody[OrderVoid]) -> Order:
     """Void an order; once money was taken it needs a manager, and paid orders a refund first."""
     edge = _edge(request)
     approver = await _approver(request, data.manager_pin)
@@ -174,7 +184,9 @@ async def void_order(request: Req, order_id: str, data: OrderVoid) -> Order:
 
 
 @post("/orders/{order_id:str}/reopen", guards=[requires(ORDER_EDIT)], status_code=200)
-async def reopen_order(request: Req, order_id: str, data: Approval | None = None) -> Order:
+async def reopen_order(
+    request: Req, order_id: FromPath[str], data: JSONBody[Approval | None] = None
+) -> Order:
     """Reopen a paid or closed order (order.reopen, or a manager's PIN)."""
     edge = _edge(request)
     approver = await _approver(request, data.manager_pin if data is not None else None)
@@ -183,7 +195,7 @@ async def reopen_order(request: Req, order_id: str, data: Approval | None = None
 
 
 @post("/orders/{order_id:str}/close", guards=[requires(ORDER_EDIT)], status_code=200)
-async def close_order(request: Req, order_id: str) -> Order:
+async def close_order(request: Req, order_id: FromPath[str]) -> Order:
     """Close a paid order."""
     edge = _edge(request)
     return await edge.store.writer.run(service.close_order(edge, request.user, order_id))

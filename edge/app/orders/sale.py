@@ -15,8 +15,8 @@ from edge.app.orders import payments, queries, service
 from edge.app.orders.schemas import OrderCreate, OrderDetail
 from edge.app.orders.service import Replayable
 from edge.domain.errors import Conflict, InvalidInput
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 
 
 def open_order(edge: Edge, actor: Actor, data: OrderCreate) -> Replayable[OrderDetail]:

@@ -25,8 +25,8 @@ from edge.domain.errors import NotFound
 from edge.domain.money import parse_percent
 from edge.domain.order import Rule, check_action, transition
 from edge.domain.permissions import ORDER_CREATE, ORDER_VOID, authorize, require
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas.documents import Order, OrderLine
 
 T = TypeVar("T")

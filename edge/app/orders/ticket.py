@@ -18,8 +18,8 @@ from edge.domain.errors import Conflict, InvalidInput
 from edge.domain.order import settle
 from edge.domain.pricing import price_line
 from edge.domain.totals import compute_totals
-from edge.store.ids import uuid7
 from edge.store.writer import WriteTx
+from shared.ids import uuid7
 from shared.schemas.documents import (
     AppliedDiscount,
     Order,

@@ -9,10 +9,10 @@ from litestar import Request, Router, get, post
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.context import Edge
-from edge.app.problems import ApiError
 from edge.domain.permissions import DEVICE_MANAGE
 from edge.sync import cursors
 from edge.sync.worker import SyncSummary
+from shared.problems import ApiError
 
 
 class DocStatus(msgspec.Struct, kw_only=True):

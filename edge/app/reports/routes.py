@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Router, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.context import Edge
@@ -27,14 +28,16 @@ def _edge(request: Request[Any, Any, Any]) -> Edge:
 
 
 @get("/reports/x", guards=[requires(DRAWER_REPORT)])
-async def x_report(request: Request[Actor, Any, Any], day: str | None = None) -> DayReport:
+async def x_report(
+    request: Request[Actor, Any, Any], day: FromQuery[str | None] = None
+) -> DayReport:
     """The X report of a business day so far (default: the open day); changes nothing."""
     return service.x_report(_edge(request), day)
 
 
 @post("/reports/z", guards=[requires(DAY_CLOSE)], status_code=201)
 async def z_report(
-    request: Request[Actor, Any, Any], data: CloseDayRequest | None = None
+    request: Request[Actor, Any, Any], data: JSONBody[CloseDayRequest | None] = None
 ) -> service.SealedDay:
     """Close a business day: 409 while orders or till sessions are open, then seal it."""
     edge = _edge(request)
@@ -43,7 +46,9 @@ async def z_report(
 
 
 @get("/reports/z/{day:str}", guards=[requires(DRAWER_REPORT)])
-async def sealed_z_report(request: Request[Actor, Any, Any], day: str) -> service.SealedDay:
+async def sealed_z_report(
+    request: Request[Actor, Any, Any], day: FromPath[str]
+) -> service.SealedDay:
     """The Z report a closed day was sealed with (404 if the day is not closed)."""
     return service.sealed_day(_edge(request), day)
 

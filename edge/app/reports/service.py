@@ -11,12 +11,12 @@ from edge.app.audit import audit
 from edge.app.auth.principal import Actor
 from edge.app.context import Edge, is_sealed
 from edge.app.drawer import queries
-from edge.app.problems import ApiError
 from edge.domain import reports
 from edge.domain.business_day import business_day, parse_day
 from edge.domain.errors import InvalidInput, NotFound
 from edge.domain.reports import DayReport
 from edge.store.writer import WriteTx
+from shared.problems import ApiError
 from shared.schemas.documents import DaySeal, DrawerEntry, DrawerSession, Order, Payment, Refund
 
 

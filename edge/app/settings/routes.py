@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Router, get, patch
+from litestar.params import JSONBody
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.context import Edge
@@ -26,7 +27,9 @@ async def get_settings(request: Request[Actor, Any, Any]) -> StoreSettings:
 
 
 @patch("/settings", guards=[requires(SETTINGS_WRITE)])
-async def patch_settings(request: Request[Actor, Any, Any], data: SettingsPatch) -> StoreSettings:
+async def patch_settings(
+    request: Request[Actor, Any, Any], data: JSONBody[SettingsPatch]
+) -> StoreSettings:
     """Change only the settings given."""
     edge = _edge(request)
     return await edge.store.writer.run(service.patch_settings(edge, request.user, data))

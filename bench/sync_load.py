@@ -1,0 +1,203 @@
+"""Relay ingest load: many enrolled stores pushing at once, in a process of its own.
+
+Each device (one store) pushes ``updates`` small real Yjs updates to a day document of its own
+store, one update per ``POST /api/v1/sync/push``, as an appliance does after each sale while
+online. Every body is built before the clock starts (a pycrdt document per store, one order entry
+per update) so the relay is measured, not the generator. Loopback only; bounded by the update
+count and a time limit. Reads a JSON spec on stdin, prints one JSON result line on stdout:
+
+    {"url": "http://127.0.0.1:8090", "devices": [{"token": "...", "doc_id": "store/.../day/..."}],
+     "updates": 50, "warmup": 2, "seconds": 30}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httptools
+import msgspec
+import pycrdt
+
+from bench import summarise
+from bench.load import LOOPBACK
+from shared.ids import uuid7
+from shared.schemas.sync import PushDoc, PushRequest, Update, encode, update_hash
+
+PUSH = "/api/v1/sync/push"
+
+
+def order_entry(n: int) -> str:
+    """A small order as a day document holds it (one msgspec-JSON string per entry)."""
+    order = {
+        "id": uuid7(),
+        "number": n,
+        "status": "paid",
+        "lines": [{"id": uuid7(), "name": "Latte", "quantity": 1, "total_minor": 340}],
+        "totals": {"subtotal_minor": 340, "tax_minor": 57, "total_minor": 340},
+        "opened_at_ms": int(time.time() * 1000),
+    }
+    return msgspec.json.encode(order).decode()
+
+
+def push_bodies(doc_id: str, count: int) -> list[bytes]:
+    """``count`` push requests, each one Yjs update adding one order to the document."""
+    doc = pycrdt.Doc()
+    orders = doc.get("orders", type=pycrdt.Map)
+    bodies = []
+    for n in range(count):
+        before = doc.get_state()
+        orders[uuid7()] = order_entry(n + 1)
+        update = doc.get_update(before)
+        request = PushRequest(
+            docs=[PushDoc(doc_id=doc_id, updates=[Update(hash=update_hash(update), body=update)])]
+        )
+        bodies.append(encode(request))
+    return bodies
+
+
+class Device:
+    """One store's keep-alive HTTP/1.1 connection posting msgpack pushes (parsed by httptools)."""
+
+    def __init__(self, url: str, token: str, bodies: list[bytes]) -> None:
+        parts = urlsplit(url)
+        self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
+        self._head = (
+            f"POST {PUSH} HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/x-msgpack\r\n"
+            "Accept: application/x-msgpack\r\n"
+        )
+        self.bodies = bodies
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def push(self, body: bytes) -> int:
+        """Send one push; the answer's status."""
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(self._host, self._port)
+        reader, writer = self._streams
+        writer.write(f"{self._head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        response = _Response()
+        parser = httptools.HttpResponseParser(response)
+        while not response.complete:
+            chunk = await reader.read(65536)
+            if not chunk:
+                raise ConnectionError("the relay closed the connection")
+            parser.feed_data(chunk)
+        return int(parser.get_status_code())
+
+    async def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+            await self._streams[1].wait_closed()
+
+
+class _Response:
+    """httptools callbacks: only the end of the message matters here."""
+
+    def __init__(self) -> None:
+        self.complete = False
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+class Ingest:
+    """One run: every device pushes its bodies back to back; latencies and errors noted."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.perf_counter() + seconds
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.first_error = ""
+
+    async def device_loop(self, device: Device, bodies: list[bytes], measure: bool) -> None:
+        clock = time.perf_counter
+        for body in bodies:
+            if clock() > self.deadline:
+                return
+            t0 = clock()
+            status = await device.push(body)
+            if status != 200:
+                self.errors += 1
+                self.first_error = self.first_error or f"push answered {status}"
+                if self.errors > max(10, len(self.latencies)):
+                    return  # the relay refuses: stop rather than hammer it
+            elif measure:
+                self.latencies.append(clock() - t0)
+
+
+async def run(spec: dict[str, Any]) -> dict[str, Any]:
+    """Warm every connection up, then measure every device pushing at once."""
+    host = urlsplit(spec["url"]).hostname
+    if host not in LOOPBACK:
+        raise ValueError(f"load is generated against loopback only, not {host!r}")
+    warmup, updates = int(spec["warmup"]), int(spec["updates"])
+    devices = [
+        Device(spec["url"], d["token"], push_bodies(d["doc_id"], warmup + updates))
+        for d in spec["devices"]
+    ]
+    ingest = Ingest(float(spec["seconds"]))
+    try:
+        await asyncio.gather(*(ingest.device_loop(d, d.bodies[:warmup], False) for d in devices))
+        start = time.perf_counter()
+        await asyncio.gather(*(ingest.device_loop(d, d.bodies[warmup:], True) for d in devices))
+        elapsed = time.perf_counter() - start
+    finally:
+        for device in devices:
+            await device.close()
+    figures = summarise(ingest.latencies, elapsed)
+    return {
+        "stores": len(devices),
+        "updates": figures["sales"],
+        "seconds": figures["seconds"],
+        "updates_per_s": figures["sales_per_s"],
+        "p50_ms": figures["p50_ms"],
+        "p99_ms": figures["p99_ms"],
+        "push_bytes": round(statistics.mean(len(b) for d in devices for b in d.bodies), 1),
+        "errors": ingest.errors,
+        "first_error": ingest.first_error,
+    }
+
+
+def generate(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run the ingest load in a process of its own (not sharing our GIL); its result."""
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.sync_load"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=float(spec["seconds"]) * 2 + 60,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"ingest load failed: {proc.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> int:
+    spec = json.loads(sys.stdin.read())
+    try:
+        import uvloop
+    except ImportError:  # the plain loop works, only with more client overhead
+        result = asyncio.run(run(spec))
+    else:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            result = runner.run(run(spec))
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,254 @@
+"""Documents edited on the relay: the owner's catalog and settings edits, as ordinary updates.
+
+A document is materialised from storage (snapshot, then the log in seq order) into a fresh
+``pycrdt.Doc``, edited, and the update the edit made is appended through ``storage.append`` like
+a device's push: logged, deduplicated, numbered, then hinted to the stores. The layout is the
+edge's (see shared.schemas.documents): catalog entities are a nested ``Map`` of field -> msgspec
+JSON, settings are flat keys of the ``settings`` map. Edits write only the fields they name, so a
+store's concurrent edit of another field survives the merge.
+
+DocumentError
+ ├── EntityNotFound   the entity to edit is not in the document
+ ├── InvalidEdit      the edited entity would not be valid
+ └── EditConflict     a unique value already held by another entity
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any, Generic, TypeVar
+from zoneinfo import available_timezones
+
+import msgspec
+import pycrdt
+
+from cloud.relay.storage.base import Storage
+from shared.schemas.documents import Item, StoreSettings
+from shared.schemas.sync import PushAck, Update, update_hash
+
+log = logging.getLogger("fynlo.relay")
+T = TypeVar("T")
+
+_CLIENT_ID_LIMIT = 2**53  # Yjs client ids must stay exact in JavaScript numbers
+_PAGE = 1000  # updates read per storage call while materialising
+_MAX_PERCENT_PLACES = 10  # as the edge accepts
+_encoder = msgspec.json.Encoder()
+
+
+class DocumentError(Exception):
+    """Base of the refusals of a document edit."""
+
+
+class EntityNotFound(DocumentError):
+    pass
+
+
+class InvalidEdit(DocumentError):
+    pass
+
+
+class EditConflict(DocumentError):
+    pass
+
+
+def encode(value: Any) -> str:
+    """The canonical JSON text of a value, exactly as the edge stores it in documents."""
+    return _encoder.encode(value).decode()
+
+
+def new_client_id() -> int:
+    """A Yjs client id for this relay process (below 2^53).
+
+    Minted per process, never stored: several relay processes on one database (or a relay
+    restored from a backup) must never write under one id with clashing clocks. Edits within a
+    process are serialised per document and each reloads the document, so its clock continues.
+    """
+    return secrets.randbelow(_CLIENT_ID_LIMIT - 1) + 1
+
+
+@dataclass
+class Edited(Generic[T]):
+    """What an edit returned, and the append of its update (None when it changed nothing)."""
+
+    result: T
+    ack: PushAck | None
+
+
+@dataclass
+class Documents:
+    """Reads and edits documents held in the relay's storage, one edit per document at a time."""
+
+    storage: Storage
+    client_id: int
+    clock: Callable[[], int]
+    _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary
+    )
+
+    async def load(self, doc_id: str, client_id: int | None = None) -> pycrdt.Doc:
+        """A fresh Doc holding everything stored for ``doc_id`` (empty when it is unknown)."""
+        doc = pycrdt.Doc() if client_id is None else pycrdt.Doc(client_id=client_id)
+        cursor = 0
+        while True:
+            pulled = await self.storage.pull(doc_id, cursor, _PAGE)
+            if pulled.snapshot is not None:
+                doc.apply_update(pulled.snapshot)
+            for update in pulled.updates:
+                doc.apply_update(update.body)
+            cursor = pulled.cursor
+            if not pulled.more:
+                return doc
+
+    async def edit(self, doc_id: str, change: Callable[[pycrdt.Doc], T]) -> Edited[T]:
+        """Run ``change`` on the current document and append the update it makes.
+
+        ``change`` validates before it writes; if it raises, nothing is appended and the
+        materialised copy is dropped, so a refused edit leaves no trace.
+        """
+        lock = self._locks.get(doc_id)
+        if lock is None:
+            lock = self._locks[doc_id] = asyncio.Lock()
+        # Our client id continues from the clock the stored log holds for it: two edits of one
+        # document at once would mint the same (client, clock) pairs, so they take turns.
+        async with lock:
+            doc = await self.load(doc_id, self.client_id)
+            captured: list[bytes] = []
+            subscription = doc.observe(lambda event: captured.append(event.update))
+            try:
+                with doc.transaction():
+                    result = change(doc)
+            finally:
+                doc.unobserve(subscription)
+            if not captured:
+                return Edited(result, None)
+            body = captured[0] if len(captured) == 1 else pycrdt.merge_updates(*captured)
+            update = Update(hash=update_hash(body), body=body)
+            return Edited(result, await self.storage.append(doc_id, [update], self.clock()))
+
+
+# --- catalog items -------------------------------------------------------------------------------
+
+
+def _fields(entity: pycrdt.Map) -> dict[str, Any]:
+    return {name: msgspec.json.decode(text) for name, text in entity.items()}
+
+
+def read_items(doc: pycrdt.Doc) -> list[Item]:
+    """Every readable item of a catalog document, by name; unreadable ones are logged, skipped."""
+    items = []
+    for key, entity in doc.get("items", type=pycrdt.Map).items():
+        try:
+            if not isinstance(entity, pycrdt.Map):
+                raise msgspec.ValidationError("not a per-field entity")
+            items.append(msgspec.convert({**_fields(entity), "id": key}, Item))
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.warning("unreadable catalog item %s: %s", key, exc)
+    return sorted(items, key=lambda item: (item.name.casefold(), item.id))
+
+
+def _live_ids(doc: pycrdt.Doc, collection: str) -> set[str]:
+    """Ids of the unarchived entities of a per-field collection."""
+    live = set()
+    for key, entity in doc.get(collection, type=pycrdt.Map).items():
+        if isinstance(entity, pycrdt.Map) and entity.get("archived") != "true":
+            live.add(str(key))
+    return live
+
+
+def _check_item_refs(doc: pycrdt.Doc, item: Item, changed: set[str]) -> None:
+    """References and unique codes, checked only where the edit sets them (as the edge does)."""
+    if "category_id" in changed and item.category_id not in _live_ids(doc, "categories"):
+        raise InvalidEdit(f"category_id: there is no category {item.category_id}")
+    for column in ("sku", "barcode"):
+        value = getattr(item, column)
+        if value is None or column not in changed:
+            continue
+        for other in read_items(doc):
+            if other.id != item.id and not other.archived and getattr(other, column) == value:
+                raise EditConflict(f"Item {other.id} already has {column} {value!r}.")
+
+
+def patch_item(doc: pycrdt.Doc, item_id: str, patch: dict[str, Any]) -> Item:
+    """Write the given fields of an existing item, validated whole; return the item after."""
+    entity = doc.get("items", type=pycrdt.Map).get(item_id)
+    if not isinstance(entity, pycrdt.Map):
+        raise EntityNotFound(f"There is no item {item_id} in the catalog.")
+    try:
+        item = msgspec.convert({**_fields(entity), **patch, "id": item_id}, Item)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise InvalidEdit(f"The item would not be valid: {exc}") from exc
+    _check_item_refs(doc, item, set(patch))
+    for name in patch:
+        text = encode(getattr(item, name))
+        if entity.get(name) != text:  # unchanged fields keep their last writer
+            entity[name] = text
+    return item
+
+
+# --- store settings ------------------------------------------------------------------------------
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _percent(text: str) -> str:
+    """A percentage in [0, 100] as the edge keeps it (plain decimal text)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidEdit(f"service_charge_percent: {text!r} is not a decimal number") from None
+    if not value.is_finite() or not 0 <= value <= 100:
+        raise InvalidEdit("service_charge_percent must be between 0 and 100")
+    if value.is_zero():
+        return "0"
+    # Trailing zeros ("12.50") are not real places; count the significant ones only.
+    digits = "".join(map(str, value.as_tuple().digits))
+    trailing = len(digits) - len(digits.rstrip("0"))
+    if int(value.as_tuple().exponent) + trailing < -_MAX_PERCENT_PLACES:
+        raise InvalidEdit(f"service_charge_percent has over {_MAX_PERCENT_PLACES} decimal places")
+    return format(value, "f")
+
+
+def _normalise_settings(patch: dict[str, Any]) -> dict[str, Any]:
+    values = dict(patch)
+    if "timezone" in values and values["timezone"] not in _time_zones():
+        raise InvalidEdit(f"{values['timezone']!r} is not a known time zone")
+    cutoff = values.get("business_day_cutoff")
+    if cutoff is not None and (int(cutoff[:2]) > 23 or int(cutoff[3:]) > 59):
+        raise InvalidEdit(f"{cutoff!r} is not a time of day between 00:00 and 23:59")
+    if values.get("service_charge_percent") is not None:
+        values["service_charge_percent"] = _percent(values["service_charge_percent"])
+    return values
+
+
+def read_settings(doc: pycrdt.Doc) -> StoreSettings:
+    """A store's settings from its settings document (defaults for keys never written)."""
+    root = doc.get("settings", type=pycrdt.Map)
+    # Dotted keys are other flat settings (printers, ...), not fields of StoreSettings.
+    values = {key: msgspec.json.decode(text) for key, text in root.items() if "." not in key}
+    return msgspec.convert(values, StoreSettings)
+
+
+def patch_settings(doc: pycrdt.Doc, patch: dict[str, Any]) -> StoreSettings:
+    """Write the given flat settings keys, validated with the rest; return the settings after."""
+    values = _normalise_settings(patch)
+    try:
+        settings = msgspec.structs.replace(read_settings(doc), **values)
+        settings = msgspec.convert(msgspec.to_builtins(settings), StoreSettings)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise InvalidEdit(f"The settings would not be valid: {exc}") from exc
+    root = doc.get("settings", type=pycrdt.Map)
+    for key in values:
+        text = encode(getattr(settings, key))
+        if root.get(key) != text:
+            root[key] = text
+    return settings

@@ -1,0 +1,160 @@
+"""The owner's catalog and store-settings edits, written into the documents the stores sync."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+import pycrdt
+from litestar import Request, Router, get, patch
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from msgspec import UNSET, UnsetType
+
+from cloud.relay.documents import (
+    DocumentError,
+    Documents,
+    EditConflict,
+    EntityNotFound,
+    new_client_id,
+    patch_item,
+    patch_settings,
+    read_items,
+    read_settings,
+)
+from cloud.relay.routes import relay_of
+from cloud.relay.routes.owner import Principal, _own_org, _own_store, current_owner
+from shared.problems import ApiError
+from shared.schemas.documents import (
+    Item,
+    Rounding,
+    StoreSettings,
+    TaxMode,
+    catalog_doc,
+    settings_doc,
+)
+from shared.schemas.sync import DocHead
+
+T = TypeVar("T")
+MAX_MINOR = 10**12  # as the edge bounds amounts
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Uuid = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN, description="a UUID")]
+Minor = Annotated[int, msgspec.Meta(ge=0, le=MAX_MINOR)]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. GBP")]
+TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["Europe/London"])]
+HHMM = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}:[0-9]{2}$", description="HH:MM")]
+DecimalText = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class ItemPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The item fields to change; fields left out keep their value (and their last writer)."""
+
+    name: Name | UnsetType = UNSET
+    price_minor: Minor | UnsetType = UNSET
+    category_id: Uuid | UnsetType = UNSET
+    archived: bool | UnsetType = UNSET
+    sku: Code | UnsetType | None = UNSET
+    barcode: Code | UnsetType | None = UNSET
+
+
+class SettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The store settings to change; fields left out keep their value."""
+
+    name: Name | UnsetType = UNSET
+    currency: Currency | UnsetType = UNSET
+    timezone: TimeZone | UnsetType = UNSET
+    business_day_cutoff: HHMM | UnsetType = UNSET
+    tax_mode: TaxMode | UnsetType = UNSET
+    rounding: Rounding | UnsetType = UNSET
+    service_charge_percent: DecimalText | UnsetType | None = UNSET
+
+
+def documents_of(request: Request[Any, Any, Any]) -> Documents:
+    """The process's document editor, made on first use (no await in between: no race)."""
+    state = request.app.state
+    documents = state.get("documents")
+    if documents is None:
+        relay = relay_of(request)
+        documents = state["documents"] = Documents(relay.storage, new_client_id(), relay.clock)
+    return documents  # type: ignore[no-any-return]
+
+
+async def _edit(
+    request: Request[Any, Any, Any], doc_id: str, change: Callable[[pycrdt.Doc], T]
+) -> T:
+    """Apply an edit to a document, append its update and hint the stores; refusals as 4xx."""
+    relay = relay_of(request)
+    try:
+        edited = await documents_of(request).edit(doc_id, change)
+    except EntityNotFound as exc:
+        raise ApiError(404, "not-found", str(exc)) from exc
+    except EditConflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
+    except DocumentError as exc:
+        raise ApiError(422, "invalid-input", str(exc)) from exc
+    ack = edited.ack
+    if ack is not None and ack.accepted:
+        relay.counters.updates_appended += ack.accepted
+        # No device made this change: every device whose scope covers it hears of it.
+        await relay.fanout.publish([DocHead(doc_id=ack.doc_id, head=ack.head)], "")
+    return edited.result
+
+
+@get("/orgs/{org_id:str}/catalog/items", tags=["owner"])
+async def list_items(
+    request: Request[Any, Any, Any], owner: NamedDependency[Principal], org_id: FromPath[str]
+) -> list[Item]:
+    """The items of the org's catalog, as the stores last synced them to the relay."""
+    _own_org(owner, org_id)
+    return read_items(await documents_of(request).load(catalog_doc(org_id)))
+
+
+@patch("/orgs/{org_id:str}/catalog/items/{item_id:str}", tags=["owner"])
+async def patch_catalog_item(
+    request: Request[Any, Any, Any],
+    owner: NamedDependency[Principal],
+    org_id: FromPath[str],
+    item_id: FromPath[str],
+    data: JSONBody[ItemPatch],
+) -> Item:
+    """Change only the given fields of an item; the stores receive it as a document update."""
+    _own_org(owner, org_id)
+    values = msgspec.to_builtins(data)
+    return await _edit(request, catalog_doc(org_id), lambda doc: patch_item(doc, item_id, values))
+
+
+@get("/stores/{store_id:str}/settings", tags=["owner"])
+async def get_store_settings(
+    request: Request[Any, Any, Any], owner: NamedDependency[Principal], store_id: FromPath[str]
+) -> StoreSettings:
+    """A store's settings, as its appliance last synced them to the relay."""
+    await _own_store(request, owner, store_id)
+    doc = await documents_of(request).load(settings_doc(store_id))
+    try:
+        return read_settings(doc)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ApiError(409, "conflict", f"The store's settings are unreadable: {exc}") from exc
+
+
+@patch("/stores/{store_id:str}/settings", tags=["owner"])
+async def patch_store_settings(
+    request: Request[Any, Any, Any],
+    owner: NamedDependency[Principal],
+    store_id: FromPath[str],
+    data: JSONBody[SettingsPatch],
+) -> StoreSettings:
+    """Change only the given settings of a store; its appliance receives them by sync."""
+    await _own_store(request, owner, store_id)
+    values = msgspec.to_builtins(data)
+    return await _edit(request, settings_doc(store_id), lambda doc: patch_settings(doc, values))
+
+
+router = Router(
+    path="/api/v1",
+    route_handlers=[list_items, patch_catalog_item, get_store_settings, patch_store_settings],
+    dependencies={"owner": Provide(current_owner)},
+)

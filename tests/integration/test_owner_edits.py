@@ -1,0 +1,143 @@
+"""The owner edits a store's catalog and settings on the relay while the store is offline.
+
+All real processes: a relay, and store A enrolled with the demo café. With A stopped, the owner
+reprices the latte on the relay; A starts again and its manager renames the latte at once, before
+A has pulled the new price. Both edits name different fields, so both survive everywhere: in A's
+tables and in the relay's copy of the catalog. A store setting changed on the relay reaches A.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from edge.store.db import connect, db_path
+from tests.relay.support import RelayServer, relay_cli
+from tests.support.server import MANAGER_PIN, EdgeServer, Tablet, cli, pair_tablet
+
+FAST_SYNC = {"FYNLO_SYNC_INTERVAL_S": "0.2"}
+OWNER = {"email": "owner@cafe.test", "password": "long-enough-pass"}
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+    """Poll a condition until it holds (the relay is asynchronous by design)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def new_org(relay: RelayServer) -> str:
+    out = relay_cli(
+        "org", "create", "--data", str(relay.data_dir), "--name", "Café Co",
+        "--owner-email", OWNER["email"], "--owner-password", OWNER["password"],
+    ).stdout  # fmt: skip
+    return out.split()[-1]
+
+
+def enroll(relay: RelayServer, org_id: str, data_dir: Path) -> tuple[EdgeServer, str]:
+    out = relay_cli(
+        "store", "create", "--data", str(relay.data_dir), "--org", org_id, "--name", "A"
+    ).stdout.split()
+    store_id, code = out[-2], out[-1]
+    result = cli("enroll", "--data", str(data_dir), "--relay", relay.url, "--code", code, "--demo")
+    assert store_id in result.stdout
+    server = EdgeServer(data_dir, env=FAST_SYNC)
+    server.start()
+    return server, store_id
+
+
+def synced(tablet: Tablet) -> bool:
+    status = tablet.get("/api/v1/sync/status").json()
+    return status["summary"]["failures"] == 0 and all(
+        d["pending_updates"] == 0 for d in status["docs"]
+    )
+
+
+def rows(server: EdgeServer, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    conn = connect(db_path(server.data_dir), writer=False)
+    try:
+        return sorted(conn.execute(sql, args).fetchall())
+    finally:
+        conn.close()
+
+
+def owner_client(relay: RelayServer) -> httpx.Client:
+    response = httpx.post(f"{relay.url}/api/v1/auth/login", json=OWNER)
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    return httpx.Client(
+        base_url=relay.url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0
+    )
+
+
+@pytest.fixture
+def relay(tmp_path: Path) -> Iterator[RelayServer]:
+    with RelayServer(tmp_path / "relay") as server:
+        yield server
+
+
+def test_owner_and_offline_store_edits_of_one_item_both_survive(
+    relay: RelayServer, tmp_path: Path
+) -> None:
+    org_id = new_org(relay)
+    edge_a, store_a = enroll(relay, org_id, tmp_path / "a")
+    owner = owner_client(relay)
+    try:
+        manager = pair_tablet(edge_a)
+        manager.login(MANAGER_PIN)
+        wait_for(lambda: synced(manager), "store A to push its menu")
+        latte = manager.get("/api/v1/catalog/items", params={"q": "Latte"}).json()[0]
+        items_url = f"/api/v1/orgs/{org_id}/catalog/items"
+
+        def on_relay() -> tuple[str, int] | None:
+            listed = owner.get(items_url).json()
+            return next(
+                ((i["name"], i["price_minor"]) for i in listed if i["id"] == latte["id"]), None
+            )
+
+        assert on_relay() == (latte["name"], latte["price_minor"])
+
+        edge_a.stop()  # A is offline: the owner's change waits on the relay
+        repriced = owner.patch(f"{items_url}/{latte['id']}", json={"price_minor": 395})
+        assert repriced.status_code == 200, repriced.text
+        assert on_relay() == (latte["name"], 395)
+
+        edge_a.start()
+        manager.login(MANAGER_PIN)
+        renamed = manager.patch(
+            f"/api/v1/catalog/items/{latte['id']}", json={"name": "Caffè latte"}
+        )
+        assert renamed.status_code == 200, renamed.text
+
+        def both_edits_everywhere() -> bool:
+            sql = "SELECT name, price_minor FROM items WHERE id = ?"
+            want = ("Caffè latte", 395)
+            return rows(edge_a, sql, latte["id"]) == [want] and on_relay() == want
+
+        wait_for(both_edits_everywhere, "both edits to reach store A and the relay")
+
+        # A store setting changed on the relay reaches the store.
+        changed = owner.patch(
+            f"/api/v1/stores/{store_a}/settings",
+            json={"name": "Café A", "service_charge_percent": "12.5"},
+        )
+        assert changed.status_code == 200, changed.text
+
+        def setting_reached_a() -> bool:
+            settings = manager.get("/api/v1/settings").json()
+            return settings["name"] == "Café A" and settings["service_charge_percent"] == "12.5"
+
+        wait_for(setting_reached_a, "the owner's setting to reach store A")
+        # The store's other settings were kept, and the relay reads what the store holds.
+        on_a = manager.get("/api/v1/settings").json()
+        assert owner.get(f"/api/v1/stores/{store_a}/settings").json() == on_a
+    finally:
+        owner.close()
+        edge_a.stop()

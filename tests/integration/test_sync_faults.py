@@ -1,0 +1,256 @@
+"""Replication survives faults: a partition, a SIGKILL mid-push, a relay restart, a cut mid-batch.
+
+Real processes: a relay, one appliance enrolled through a loopback proxy (``tests/support/proxy``)
+that cuts, stalls or slows the link. After each fault heals, the appliance converges: nothing
+pending, every sale on the relay exactly once, and the relay's copy of every document equal to
+the appliance's (content of every collection and state vector).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+import pytest
+
+from cloud.relay.storage.base import Storage
+from edge.store.collections import doc_collections
+from edge.store.db import connect, db_path
+from edge.store.documents import document_ids, load_doc
+from edge.sync import cursors
+from edge.sync.worker import PUSH_PAGE
+from shared.schemas.sync import PushDoc, PushRequest, encode
+from tests.integration.test_sync import FAST_SYNC, Org, rows, synced, wait_for
+from tests.relay.support import RelayServer
+from tests.support.drawer import open_till
+from tests.support.proxy import Proxy
+from tests.support.server import OWNER_PIN, EdgeServer, Tablet, cli, pair_tablet
+
+SALES = 20
+
+
+def state_vector(doc: pycrdt.Doc) -> dict[int, int]:
+    """The state vector decoded (client id -> clock): its byte order is not canonical."""
+    data, pos = doc.get_state(), 0
+
+    def varuint() -> int:
+        nonlocal pos
+        value = shift = 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    return {varuint(): varuint() for _ in range(varuint())}
+
+
+def doc_content(doc: pycrdt.Doc, doc_id: str) -> dict[str, Any]:
+    """Every collection of a document as plain values."""
+    return {c.name: doc.get(c.name, type=pycrdt.Map).to_py() or {} for c in doc_collections(doc_id)}
+
+
+def relay_doc(relay: RelayServer, doc_id: str) -> pycrdt.Doc:
+    """A fresh replica of what the relay's storage holds for ``doc_id`` (snapshot and log)."""
+
+    async def pull_all(storage: Storage) -> list[bytes]:
+        bodies: list[bytes] = []
+        cursor = 0
+        while True:
+            page = await storage.pull(doc_id, cursor, 1000)
+            if page.snapshot is not None:
+                bodies.append(page.snapshot)
+            bodies += [u.body for u in page.updates]
+            cursor = page.cursor
+            if not page.more:
+                return bodies
+
+    doc = pycrdt.Doc()
+    for body in relay.storage(pull_all):
+        doc.apply_update(body)
+    return doc
+
+
+@dataclass
+class Shop:
+    """A relay, the proxy in front of it, and one enrolled appliance selling Croissants."""
+
+    relay: RelayServer
+    proxy: Proxy
+    edge: EdgeServer
+    owner: Tablet
+    item_id: str
+    sold: list[str]
+
+    def sell(self, count: int) -> list[str]:
+        """Quick cash sales, each answered by the appliance whatever the link is doing."""
+        ids = []
+        for _ in range(count):
+            response = self.owner.post(
+                "/api/v1/orders",
+                json={
+                    "lines": [{"item_id": self.item_id, "quantity": 1}],
+                    "payments": [{"tender": "cash", "tendered_minor": 500}],
+                },
+            )
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["id"])
+        self.sold += ids
+        return ids
+
+    def status(self) -> dict[str, Any]:
+        body: dict[str, Any] = self.owner.get("/api/v1/sync/status").json()
+        return body
+
+    def pending(self) -> int:
+        return sum(d["pending_updates"] for d in self.status()["docs"])
+
+    def sync_now(self) -> None:
+        # After a long outage the backoff may be a minute away: the owner presses "sync now".
+        assert self.owner.post("/api/v1/sync/now").status_code == 202
+
+    def day(self) -> str:
+        days = {r[0] for r in rows(self.edge, "SELECT doc_id FROM orders")}
+        assert len(days) == 1, days
+        return days.pop()
+
+    def push_bytes(self) -> int:
+        """The size of the push the worker will send next for the day: what is pending, deflated."""
+        conn = connect(db_path(self.edge.data_dir), writer=False)
+        try:
+            marks = cursors.cursors(conn)
+            after = marks[self.day()].pushed_seq if self.day() in marks else 0
+            updates, _ = cursors.pending(conn, self.day(), after, PUSH_PAGE)
+        finally:
+            conn.close()
+        request = PushRequest(docs=[PushDoc(doc_id=self.day(), updates=updates)])
+        return len(encode(request, compress=True))
+
+    def relay_orders(self) -> dict[str, Any]:
+        return dict(relay_doc(self.relay, self.day()).get("orders", type=pycrdt.Map).to_py() or {})
+
+    def converge(self, timeout_s: float = 60.0) -> None:
+        """Wait until nothing is pending and the relay holds every sale; then check equality."""
+        self.sync_now()
+        wait_for(lambda: synced(self.owner), "nothing pending and no failure", timeout_s)
+        wait_for(lambda: set(self.relay_orders()) == set(self.sold), "every sale on the relay")
+        self.assert_replicas_equal()
+
+    def assert_replicas_equal(self) -> None:
+        orders = self.relay_orders()
+        assert sorted(orders) == sorted(self.sold), "the relay holds each sale exactly once"
+        assert len(self.sold) == len(set(self.sold))
+        conn = connect(db_path(self.edge.data_dir), writer=False)
+        try:
+            for doc_id in document_ids(conn):
+                mine, theirs = load_doc(conn, doc_id), relay_doc(self.relay, doc_id)
+                assert doc_content(theirs, doc_id) == doc_content(mine, doc_id), doc_id
+                assert state_vector(theirs) == state_vector(mine), doc_id
+            payments = rows(self.edge, "SELECT order_id FROM payments")
+        finally:
+            conn.close()
+        assert sorted(p[0] for p in payments) == sorted(self.sold), "one payment per sale"
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Shop]:
+    with RelayServer(tmp_path / "relay") as relay, Proxy(relay.port) as proxy:
+        org = Org(relay)
+        store_id, code = org.store()
+        data = tmp_path / "a"
+        enrolled = cli(
+            "enroll", "--data", str(data), "--relay", proxy.url, "--code", code, "--demo"
+        )
+        assert store_id in enrolled.stdout
+        edge = EdgeServer(data, env=FAST_SYNC)
+        edge.start()
+        try:
+            owner = pair_tablet(edge)
+            owner.login(OWNER_PIN)
+            open_till(owner)
+            item = owner.get("/api/v1/catalog/items", params={"q": "Croissant"}).json()[0]
+            shop = Shop(relay, proxy, edge, owner, item["id"], [])
+            wait_for(lambda: synced(owner), "the demo menu and staff to reach the relay")
+            yield shop
+        finally:
+            edge.stop()
+
+
+def test_a_partition_heals_and_every_sale_arrives_once(shop: Shop) -> None:
+    shop.proxy.cut()
+    shop.sell(SALES)  # selling never waits for the relay
+
+    def reports_outage() -> bool:
+        status = shop.status()
+        day = [d for d in status["docs"] if d["doc_id"] == shop.day()]
+        return (
+            status["summary"]["failures"] > 0
+            and status["summary"]["last_error"] is not None
+            and bool(day)
+            and day[0]["pending_updates"] >= SALES
+            and day[0]["last_error"] is not None
+        )
+
+    wait_for(reports_outage, "the status to report pending sales and the error")
+    assert shop.relay_orders() == {}
+    shop.proxy.heal()
+    shop.converge()
+
+
+@pytest.mark.parametrize("held", ["answer", "request"])
+def test_an_appliance_killed_mid_push_resumes_without_loss_or_doubles(
+    shop: Shop, held: str
+) -> None:
+    shop.proxy.cut()
+    shop.sell(SALES)
+    wait_for(lambda: shop.pending() >= SALES, "the sales to wait for the relay")
+    if held == "answer":  # the relay stores the push; its acknowledgement never arrives
+        shop.proxy.stall(up=False, down=True)
+        shop.sync_now()
+        wait_for(lambda: len(shop.relay_orders()) == SALES, "the relay to store the push")
+    else:  # the push is on its way and never reaches the relay
+        shop.proxy.stall(up=True, down=False)
+        shop.sync_now()
+        # Deflated, twenty sales are a few hundred bytes: any held byte is the push's first.
+        wait_for(lambda: shop.proxy.held > 0, "a push to be held in the link")
+        assert shop.relay_orders() == {}
+    assert shop.pending() >= SALES, "the appliance has no acknowledgement yet"
+    shop.edge.kill()
+    shop.proxy.heal()
+    shop.edge.start()
+    shop.owner.login(OWNER_PIN)
+    shop.sell(2)  # and it keeps selling after the restart
+    shop.converge()
+
+
+def test_a_relay_restart_mid_sync_converges(shop: Shop) -> None:
+    shop.proxy.slow(20_000)  # pushes take a while: the restart lands on some in flight
+    shop.sell(SALES // 2)
+    shop.relay.stop()
+    shop.sell(SALES // 2)
+    wait_for(lambda: shop.status()["summary"]["failures"] > 0, "the sync to notice the outage")
+    shop.relay.start()
+    shop.proxy.heal()
+    shop.converge()
+
+
+def test_a_push_cut_half_way_converges(shop: Shop) -> None:
+    shop.proxy.cut()
+    shop.sell(3 * SALES)
+    wait_for(lambda: shop.pending() >= 3 * SALES, "a big push to build up")
+    size = shop.push_bytes()
+    before = shop.proxy.forwarded_up
+    shop.proxy.slow(size / 2)  # about two seconds for the whole push
+    shop.sync_now()
+    wait_for(lambda: shop.proxy.forwarded_up - before > size / 2, "the push to be half-way")
+    shop.proxy.cut()
+    assert shop.proxy.forwarded_up - before < size, "cut before the whole push went through"
+    assert shop.relay_orders() == {}, "the cut push stored nothing"
+    assert shop.pending() >= 3 * SALES
+    shop.proxy.heal()
+    shop.converge()
