@@ -18,14 +18,12 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import apsw
-import httpx
 import msgspec
 import uvicorn
 from litestar import Litestar, Request, get, post
@@ -33,7 +31,7 @@ from litestar.datastructures import State
 
 from bench.raw_sale import immediate, insert_order, insert_payment, open_writer, prepare
 from shared.schemas.documents import Order, Payment
-from tests.support.server import free_port
+from tests.support.server import free_port, wait_healthy
 
 PRICE_MINOR = 300  # every line costs the same: pricing is business logic, not a physical cost
 
@@ -148,7 +146,7 @@ def running_bare(data_dir: Path, timeout_s: float = 20.0) -> Iterator[str]:
             env={**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"},
         )
     try:
-        _wait_healthy(proc, url, timeout_s, log)
+        wait_healthy(proc, url, timeout_s, log, "bare app")
         yield url
     finally:
         proc.terminate()
@@ -157,20 +155,6 @@ def running_bare(data_dir: Path, timeout_s: float = 20.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], url: str, timeout_s: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"bare app exited early: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"bare app did not answer in {timeout_s} s")
 
 
 def main(argv: list[str] | None = None) -> int:

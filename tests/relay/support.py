@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,7 +31,7 @@ from shared.schemas.sync import (
     encode,
     update_hash,
 )
-from tests.support.server import free_port
+from tests.support.server import free_port, wait_healthy
 
 BIN = Path(sys.executable).parent / "fynlo-relay"
 MSGPACK = "application/x-msgpack"
@@ -77,18 +76,11 @@ class RelayServer:
                 stderr=subprocess.STDOUT,
                 env=env,
             )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"fynlo-relay exited early: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)  # polling a condition (the health answer), not waiting for luck
-        self.stop()
-        raise TimeoutError(f"fynlo-relay did not answer in {timeout_s} s")
+        try:
+            wait_healthy(self.proc, self.url, timeout_s, self.log, "fynlo-relay")
+        except (RuntimeError, TimeoutError):
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

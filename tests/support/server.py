@@ -41,6 +41,23 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     )
 
 
+def wait_healthy(
+    proc: subprocess.Popen[bytes], url: str, timeout_s: float, log: Path, name: str
+) -> None:
+    """Poll ``url``/health until the process answers 200 (or dies, or the deadline passes)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited early: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)  # polling a condition (the health answer), not waiting for luck
+    raise TimeoutError(f"{name} did not answer in {timeout_s} s")
+
+
 class EdgeServer:
     """One appliance process; ``restart`` and ``kill`` keep the same data directory and port."""
 
@@ -64,17 +81,7 @@ class EdgeServer:
                 stderr=subprocess.STDOUT,
                 env=env,
             )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"fynlo-edge exited early: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError(f"fynlo-edge did not answer in {timeout_s} s")
+        wait_healthy(self.proc, self.url, timeout_s, self.log, "fynlo-edge")
 
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, exactly like pulling the plug on the process."""
