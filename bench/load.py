@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -208,12 +209,12 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def generate(spec: dict[str, Any]) -> dict[str, Any]:
+def generate(spec: dict[str, Any], module: str = "bench.load") -> dict[str, Any]:
     """Run the load generator in a process of its own (not sharing our GIL); its result."""
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root)}
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.load"],
+        [sys.executable, "-m", module],
         input=json.dumps(spec),
         capture_output=True,
         text=True,
@@ -223,22 +224,27 @@ def generate(spec: dict[str, Any]) -> dict[str, Any]:
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"load generator failed: {proc.stderr[-2000:]}")
+        raise RuntimeError(f"load generator {module} failed: {proc.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
 
-def main() -> int:
+def serve_stdin(load: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> int:
+    """A load process's main: the spec on stdin, one JSON result line on stdout."""
     spec = json.loads(sys.stdin.read())
     try:
         import uvloop
     except ImportError:  # the plain loop works, only with more client overhead
-        result = asyncio.run(run(spec))
+        result = asyncio.run(load(spec))
     else:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            result = runner.run(run(spec))
+            result = runner.run(load(spec))
     print(json.dumps(result), flush=True)
     return 0
+
+
+def main() -> int:
+    return serve_stdin(run)
 
 
 if __name__ == "__main__":

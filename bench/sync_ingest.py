@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import combine
-from bench.sync_load import generate
+from bench.load import generate
 from cloud.relay.security import normalise_code
 from cloud.relay.storage.base import Storage
 from shared.credentials import new_token, token_digest
@@ -59,7 +59,7 @@ def ingest_round(root: Path, stores: int, updates: int, seconds: float) -> dict[
         assert relay.proc is not None
         idle = rss_bytes(relay.proc.pid)
         spec = {"url": relay.url, "devices": devices, "updates": updates, "warmup": 2}
-        result = generate(spec | {"seconds": seconds})
+        result = generate(spec | {"seconds": seconds}, "bench.sync_load")
         loaded = rss_bytes(relay.proc.pid)
     if not result["updates"] or result["errors"]:
         raise RuntimeError(f"ingest: {result['errors']} errors: {result['first_error']}")

@@ -13,13 +13,8 @@ count and a time limit. Reads a JSON spec on stdin, prints one JSON result line 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +23,7 @@ import msgspec
 import pycrdt
 
 from bench import summarise
-from bench.load import LOOPBACK
+from bench.load import LOOPBACK, serve_stdin
 from shared.ids import uuid7
 from shared.schemas.sync import PushDoc, PushRequest, Update, encode, update_hash
 
@@ -167,36 +162,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def generate(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run the ingest load in a process of its own (not sharing our GIL); its result."""
-    root = Path(__file__).resolve().parent.parent
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.sync_load"],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        timeout=float(spec["seconds"]) * 2 + 60,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"ingest load failed: {proc.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
-
-
 def main() -> int:
-    spec = json.loads(sys.stdin.read())
-    try:
-        import uvloop
-    except ImportError:  # the plain loop works, only with more client overhead
-        result = asyncio.run(run(spec))
-    else:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            result = runner.run(run(spec))
-    print(json.dumps(result), flush=True)
-    return 0
+    return serve_stdin(run)
 
 
 if __name__ == "__main__":
