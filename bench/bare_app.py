@@ -31,7 +31,7 @@ from litestar.datastructures import State
 
 from bench.raw_sale import immediate, insert_order, insert_payment, open_writer, prepare
 from shared.schemas.documents import Order, Payment
-from tests.support.server import free_port, wait_healthy
+from tests.support.server import free_port, stop_process, wait_healthy
 
 PRICE_MINOR = 300  # every line costs the same: pricing is business logic, not a physical cost
 
@@ -149,12 +149,7 @@ def running_bare(data_dir: Path, timeout_s: float = 20.0) -> Iterator[str]:
         wait_healthy(proc, url, timeout_s, log, "bare app")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,64 +8,15 @@ tables and in the relay's copy of the catalog. A store setting changed on the re
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from edge.store.db import connect, db_path
-from tests.relay.support import RelayServer, relay_cli
-from tests.support.server import MANAGER_PIN, EdgeServer, Tablet, cli, pair_tablet
-
-FAST_SYNC = {"FYNLO_SYNC_INTERVAL_S": "0.2"}
-OWNER = {"email": "owner@cafe.test", "password": "long-enough-pass"}
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
-    """Poll a condition until it holds (the relay is asynchronous by design)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def new_org(relay: RelayServer) -> str:
-    out = relay_cli(
-        "org", "create", "--data", str(relay.data_dir), "--name", "Café Co",
-        "--owner-email", OWNER["email"], "--owner-password", OWNER["password"],
-    ).stdout  # fmt: skip
-    return out.split()[-1]
-
-
-def enroll(relay: RelayServer, org_id: str, data_dir: Path) -> tuple[EdgeServer, str]:
-    out = relay_cli(
-        "store", "create", "--data", str(relay.data_dir), "--org", org_id, "--name", "A"
-    ).stdout.split()
-    store_id, code = out[-2], out[-1]
-    result = cli("enroll", "--data", str(data_dir), "--relay", relay.url, "--code", code, "--demo")
-    assert store_id in result.stdout
-    server = EdgeServer(data_dir, env=FAST_SYNC)
-    server.start()
-    return server, store_id
-
-
-def synced(tablet: Tablet) -> bool:
-    status = tablet.get("/api/v1/sync/status").json()
-    return status["summary"]["failures"] == 0 and all(
-        d["pending_updates"] == 0 for d in status["docs"]
-    )
-
-
-def rows(server: EdgeServer, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    conn = connect(db_path(server.data_dir), writer=False)
-    try:
-        return sorted(conn.execute(sql, args).fetchall())
-    finally:
-        conn.close()
+from tests.relay.support import RelayServer
+from tests.support.server import MANAGER_PIN, pair_tablet
+from tests.support.sync import OWNER, Org, enroll, rows, synced, wait_for
 
 
 def owner_client(relay: RelayServer) -> httpx.Client:
@@ -86,8 +37,9 @@ def relay(tmp_path: Path) -> Iterator[RelayServer]:
 def test_owner_and_offline_store_edits_of_one_item_both_survive(
     relay: RelayServer, tmp_path: Path
 ) -> None:
-    org_id = new_org(relay)
-    edge_a, store_a = enroll(relay, org_id, tmp_path / "a")
+    org = Org(relay)
+    org_id = org.id
+    edge_a, store_a = enroll(org, tmp_path / "a")
     owner = owner_client(relay)
     try:
         manager = pair_tablet(edge_a)

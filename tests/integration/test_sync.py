@@ -9,87 +9,20 @@ and no store ever receives another store's day.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from edge.store.db import connect, db_path
-from tests.relay.support import RelayServer, relay_cli
+from edge.store.db import db_path
+from tests.relay.support import RelayServer
 from tests.support.server import (
     CASHIER_PIN,
     OWNER_PIN,
-    EdgeServer,
-    Tablet,
     cli,
     pair_tablet,
 )
-
-FAST_SYNC = {"FYNLO_SYNC_INTERVAL_S": "0.2"}
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
-    """Poll a condition until it holds (the relay is asynchronous by design)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-class Org:
-    """An org on the relay with stores to enroll."""
-
-    def __init__(self, relay: RelayServer) -> None:
-        self.relay = relay
-        out = relay_cli(
-            "org",
-            "create",
-            "--data",
-            str(relay.data_dir),
-            "--name",
-            "Café Co",
-            "--owner-email",
-            "owner@cafe.test",
-            "--owner-password",
-            "long-enough-pass",
-        ).stdout
-        self.id = out.split()[-1]
-
-    def store(self) -> tuple[str, str]:
-        """A new store of the org: (store id, enrollment code)."""
-        out = relay_cli(
-            "store", "create", "--data", str(self.relay.data_dir), "--org", self.id, "--name", "s"
-        ).stdout.split()
-        return out[-2], out[-1]
-
-
-def enroll(org: Org, data_dir: Path, env: dict[str, str] = FAST_SYNC) -> tuple[EdgeServer, str]:
-    store_id, code = org.store()
-    result = cli(
-        "enroll", "--data", str(data_dir), "--relay", org.relay.url, "--code", code, "--demo"
-    )
-    assert store_id in result.stdout
-    server = EdgeServer(data_dir, env=env)
-    server.start()
-    return server, store_id
-
-
-def synced(tablet: Tablet) -> bool:
-    status = tablet.get("/api/v1/sync/status").json()
-    return status["summary"]["failures"] == 0 and all(
-        d["pending_updates"] == 0 for d in status["docs"]
-    )
-
-
-def rows(server: EdgeServer, sql: str) -> list[tuple[Any, ...]]:
-    conn = connect(db_path(server.data_dir), writer=False)
-    try:
-        return sorted(conn.execute(sql).fetchall())
-    finally:
-        conn.close()
+from tests.support.sync import Org, enroll, rows, synced, wait_for
 
 
 @pytest.fixture

@@ -17,42 +17,18 @@ import pycrdt
 import pytest
 
 from cloud.relay.storage.base import Storage
-from edge.store.collections import doc_collections
 from edge.store.db import connect, db_path
 from edge.store.documents import document_ids, load_doc
 from edge.sync import cursors
 from edge.sync.worker import PUSH_PAGE
 from shared.schemas.sync import PushDoc, PushRequest, encode
-from tests.integration.test_sync import FAST_SYNC, Org, rows, synced, wait_for
 from tests.relay.support import RelayServer
 from tests.support.drawer import open_till
 from tests.support.proxy import Proxy
 from tests.support.server import OWNER_PIN, EdgeServer, Tablet, cli, pair_tablet
+from tests.support.sync import FAST_SYNC, Org, doc_content, rows, state_vector, synced, wait_for
 
 SALES = 20
-
-
-def state_vector(doc: pycrdt.Doc) -> dict[int, int]:
-    """The state vector decoded (client id -> clock): its byte order is not canonical."""
-    data, pos = doc.get_state(), 0
-
-    def varuint() -> int:
-        nonlocal pos
-        value = shift = 0
-        while True:
-            byte = data[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return value
-
-    return {varuint(): varuint() for _ in range(varuint())}
-
-
-def doc_content(doc: pycrdt.Doc, doc_id: str) -> dict[str, Any]:
-    """Every collection of a document as plain values."""
-    return {c.name: doc.get(c.name, type=pycrdt.Map).to_py() or {} for c in doc_collections(doc_id)}
 
 
 def relay_doc(relay: RelayServer, doc_id: str) -> pycrdt.Doc:

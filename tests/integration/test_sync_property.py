@@ -35,7 +35,7 @@ from edge.sync.errors import SyncError
 from edge.sync.worker import SyncWorker
 from shared.ids import now_ms, uuid7
 from shared.schemas import documents as d
-from tests.integration.test_sync_faults import doc_content, state_vector
+from tests.support.sync import doc_content, state_vector
 
 ORG = "org1"
 STORES = ("s0", "s1", "s2")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import zlib
@@ -31,7 +30,7 @@ from shared.schemas.sync import (
     encode,
     update_hash,
 )
-from tests.support.server import free_port, wait_healthy
+from tests.support.server import free_port, stop_process, wait_healthy
 
 BIN = Path(sys.executable).parent / "fynlo-relay"
 MSGPACK = "application/x-msgpack"
@@ -83,13 +82,8 @@ class RelayServer:
             raise
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> RelayServer:

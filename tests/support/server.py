@@ -58,6 +58,18 @@ def wait_healthy(
     raise TimeoutError(f"{name} did not answer in {timeout_s} s")
 
 
+def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """SIGTERM for a clean shutdown; SIGKILL if it does not come in time."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout_s)
+
+
 class EdgeServer:
     """One appliance process; ``restart`` and ``kill`` keep the same data directory and port."""
 
@@ -91,13 +103,8 @@ class EdgeServer:
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
 
     def restart(self) -> None:
