@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from cloud.relay.compaction import Compactor
 from cloud.relay.config import RelayConfig, open_storage
 from cloud.relay.fanout import Fanout, open_fanout
 from cloud.relay.problems import EXCEPTION_HANDLERS
@@ -38,6 +39,7 @@ class Relay:
     fanout: Fanout
     sync_limiter: RateLimiter
     login_limiter: RateLimiter
+    compactor: Compactor
     counters: Counters = field(default_factory=Counters)
     clock: Callable[[], int] = now_ms
 
@@ -53,6 +55,12 @@ class Relay:
             fanout=open_fanout(config, storage, hub),
             sync_limiter=RateLimiter(config.sync_rate_per_s, config.sync_burst),
             login_limiter=RateLimiter(LOGIN_RATE_PER_S, LOGIN_BURST),
+            compactor=Compactor(
+                storage,
+                interval_s=config.compact_interval_s,
+                min_updates=config.compact_min_updates,
+                min_age_s=config.compact_min_age_s,
+            ),
         )
 
 
@@ -64,11 +72,13 @@ def create_app(relay: Relay, on_ready: Callable[[], None] | None = None) -> Lite
         await relay.storage.start()
         try:
             await relay.fanout.start()
+            await relay.compactor.start()
             try:
                 if on_ready is not None:
                     on_ready()
                 yield
             finally:
+                await relay.compactor.stop()
                 await relay.fanout.stop()
         finally:
             await relay.storage.stop()
@@ -85,6 +95,7 @@ def create_app(relay: Relay, on_ready: Callable[[], None] | None = None) -> Lite
         ],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,  # Litestar would replace the JSON lines shared.logs set up
         middleware=[ops.count_responses],
         request_max_body_size=relay.config.max_json_bytes,
         # Pulls of text-heavy documents shrink several-fold; level 6 gets most of it, cheaper.

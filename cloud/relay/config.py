@@ -31,6 +31,9 @@ class RelayConfig:
     sync_burst: int = 40  # requests a device may make at once after a quiet spell
     ws_queue: int = 256  # hints a device may fall behind before its socket is closed
     max_json_bytes: int = 64 * 1024  # owner and enrollment bodies are tiny
+    compact_interval_s: float = 60.0  # how often the compactor looks for long logs
+    compact_min_updates: int = 100  # settled rows a document's log needs before it is folded
+    compact_min_age_s: float = 300.0  # rows younger than this stay in the log (a cheap tail)
     log_level: str = "INFO"
 
     @classmethod
@@ -56,6 +59,12 @@ class RelayConfig:
         """Refuse settings that would misbehave later rather than at start."""
         if self.sync_rate_per_s <= 0 or self.sync_burst < 1:
             raise ConfigError("the sync rate must be above 0 and the burst at least 1")
+        if self.compact_interval_s <= 0 or self.compact_min_updates < 1:
+            raise ConfigError(
+                "the compaction interval must be above 0 and its minimum at least 1 update"
+            )
+        if self.compact_min_age_s < 0:
+            raise ConfigError("the compaction's minimum age cannot be negative")
         if self.ws_queue < 1:
             raise ConfigError("the WebSocket queue must hold at least 1 hint")
         if self.database is not None and not self.database.startswith(_POSTGRES_SCHEMES):

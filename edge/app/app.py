@@ -59,6 +59,7 @@ def create_app(edge: Edge) -> Litestar:
         route_handlers=[*ROUTERS, ops.health, ops.metrics, ops.events],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,  # Litestar would replace the JSON lines shared.logs set up
         middleware=[DefineMiddleware(TokenAuth, exclude=["^/schema", "^/health", "^/metrics"])],
         after_request=ops.count_response,
         request_max_body_size=edge.config.max_body_bytes,

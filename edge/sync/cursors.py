@@ -11,7 +11,7 @@ from __future__ import annotations
 import apsw
 import msgspec
 
-from shared.schemas.sync import Update, update_hash
+from shared.schemas.sync import PushAck, Update, update_hash
 
 
 class DocCursor(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,12 +80,22 @@ def pending_counts(conn: apsw.Connection) -> dict[str, int]:
     return {doc_id: count for doc_id, count in rows}
 
 
-def record_push(conn: apsw.Connection, doc_id: str, pushed_seq: int, head: int, at_ms: int) -> None:
+def record_push(
+    conn: apsw.Connection, doc_id: str, pushed_seq: int, ack: PushAck, at_ms: int
+) -> None:
+    """The relay holds our updates up to ``pushed_seq``.
+
+    When this appliance had pulled everything up to the head the push found, the rows it added
+    are all its own updates: the pull cursor moves past them, so they never come back down.
+    """
+    before = ack.head - ack.accepted
     conn.execute(
-        "INSERT INTO sync_state (doc_id, pushed_seq, relay_head, last_success_ms) VALUES"
-        " (?1, ?2, ?3, ?4) ON CONFLICT (doc_id) DO UPDATE SET pushed_seq = max(pushed_seq, ?2),"
+        "INSERT INTO sync_state (doc_id, pushed_seq, pull_cursor, relay_head, last_success_ms)"
+        " VALUES (?1, ?2, CASE WHEN ?5 = 0 THEN ?3 ELSE 0 END, ?3, ?4)"
+        " ON CONFLICT (doc_id) DO UPDATE SET pushed_seq = max(pushed_seq, ?2),"
+        " pull_cursor = CASE WHEN pull_cursor = ?5 THEN ?3 ELSE pull_cursor END,"
         " relay_head = max(relay_head, ?3), last_success_ms = ?4, last_error = NULL",
-        (doc_id, pushed_seq, head, at_ms),
+        (doc_id, pushed_seq, ack.head, at_ms, before),
     )
 
 

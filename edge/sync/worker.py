@@ -163,10 +163,11 @@ class SyncWorker:
                 answer = await self._client.push(
                     PushRequest(docs=[PushDoc(doc_id=doc_id, updates=updates)])
                 )
-                head = answer.acks[0].head if answer.acks else 0
+                if not answer.acks:
+                    raise SyncError(f"the relay did not acknowledge {doc_id}")
                 await self._store.writer.run(
-                    lambda tx, d=doc_id, u=upto, h=head: cursors.record_push(
-                        tx.conn, d, u, h, tx.at_ms
+                    lambda tx, d=doc_id, u=upto, a=answer.acks[0]: cursors.record_push(
+                        tx.conn, d, u, a, tx.at_ms
                     )
                 )
                 pushed = upto

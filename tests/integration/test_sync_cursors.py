@@ -17,7 +17,7 @@ from edge.store.writer import WriteTx
 from edge.sync import cursors
 from shared.ids import uuid7
 from shared.schemas import documents as d
-from shared.schemas.sync import update_hash
+from shared.schemas.sync import PushAck, update_hash
 
 DAY = "store/s1/day/2026-11-26"
 _numbers = itertools.count(1)
@@ -55,6 +55,14 @@ def _sale(tx: WriteTx) -> None:
     )
 
 
+def _ack(accepted: int, head: int) -> PushAck:
+    return PushAck(doc_id=DAY, accepted=accepted, duplicates=0, head=head)
+
+
+def _pull_cursor(store: Store) -> int:
+    return cursors.cursors(store.read)[DAY].pull_cursor
+
+
 def test_pending_pages_through_local_updates_after_the_cursor(store: Store) -> None:
     for _ in range(5):
         store.writer.call(_sale)
@@ -65,7 +73,7 @@ def test_pending_pages_through_local_updates_after_the_cursor(store: Store) -> N
     assert len(rest) == 2
     assert cursors.pending(store.read, DAY, last, 10) == ([], last)
     assert cursors.pending_counts(store.read) == {DAY: 5}
-    store.writer.call(lambda tx: cursors.record_push(tx.conn, DAY, last, 5, tx.at_ms))
+    store.writer.call(lambda tx: cursors.record_push(tx.conn, DAY, last, _ack(5, 5), tx.at_ms))
     assert cursors.pending_counts(store.read) == {}
 
 
@@ -103,9 +111,26 @@ def test_an_enrolled_appliance_folds_only_what_the_relay_acknowledged(store: Sto
     assert compact_once(conn, store.writer, threshold=5) == 0  # nothing acknowledged yet
     pushed, upto = cursors.pending(store.read, DAY, 0, 3)
     assert len(pushed) == 3
-    store.writer.call(lambda tx: cursors.record_push(tx.conn, DAY, upto, 3, tx.at_ms))
+    store.writer.call(lambda tx: cursors.record_push(tx.conn, DAY, upto, _ack(3, 3), tx.at_ms))
     assert compact_once(conn, store.writer, threshold=3) == 1
     # The three pushed updates are folded; the five unpushed ones wait, small, in the log.
     rest, _ = cursors.pending(store.read, DAY, upto, 100)
     assert len(rest) == 5
     assert store.read.execute("SELECT count(*) FROM crdt_update").fetchone() == (5,)
+
+
+def test_a_push_that_only_adds_our_own_updates_moves_the_pull_cursor_past_them(
+    store: Store,
+) -> None:
+    def pushed(ack: PushAck) -> None:
+        store.writer.call(lambda tx: cursors.record_push(tx.conn, DAY, 1, ack, tx.at_ms))
+
+    pushed(_ack(accepted=3, head=3))  # the relay held nothing: seqs 1-3 are ours
+    assert _pull_cursor(store) == 3
+    pushed(_ack(accepted=0, head=3))  # all duplicates
+    assert _pull_cursor(store) == 3
+    pushed(_ack(accepted=2, head=7))  # seqs 4-5 came from elsewhere: they must still be pulled
+    assert _pull_cursor(store) == 3
+    store.writer.call(lambda tx: cursors.record_pull(tx.conn, DAY, 7, 7, tx.at_ms))
+    pushed(_ack(accepted=1, head=8))
+    assert _pull_cursor(store) == 8

@@ -9,10 +9,12 @@ the appliance's (content of every collection and state vector).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import apsw
 import pycrdt
 import pytest
 
@@ -133,9 +135,9 @@ class Shop:
         assert sorted(p[0] for p in payments) == sorted(self.sold), "one payment per sale"
 
 
-@pytest.fixture
-def shop(tmp_path: Path) -> Iterator[Shop]:
-    with RelayServer(tmp_path / "relay") as relay, Proxy(relay.port) as proxy:
+@contextmanager
+def open_shop(tmp_path: Path, relay_env: dict[str, str] | None = None) -> Iterator[Shop]:
+    with RelayServer(tmp_path / "relay", env=relay_env) as relay, Proxy(relay.port) as proxy:
         org = Org(relay)
         store_id, code = org.store()
         data = tmp_path / "a"
@@ -155,6 +157,12 @@ def shop(tmp_path: Path) -> Iterator[Shop]:
             yield shop
         finally:
             edge.stop()
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Shop]:
+    with open_shop(tmp_path) as shop:
+        yield shop
 
 
 def test_a_partition_heals_and_every_sale_arrives_once(shop: Shop) -> None:
@@ -230,3 +238,52 @@ def test_a_push_cut_half_way_converges(shop: Shop) -> None:
     assert shop.pending() >= 3 * SALES
     shop.proxy.heal()
     shop.converge()
+
+
+# Rows settle for a few seconds before the relay folds them: time to sell, sync and lock first.
+COMPACTING = {
+    "FYNLO_RELAY_COMPACT_INTERVAL_S": "0.05",
+    "FYNLO_RELAY_COMPACT_MIN_UPDATES": "1",
+    "FYNLO_RELAY_COMPACT_MIN_AGE_S": "4",
+    "FYNLO_RELAY_LOG_LEVEL": "DEBUG",
+}
+
+
+def test_a_relay_killed_mid_compaction_loses_nothing(tmp_path: Path) -> None:
+    with open_shop(tmp_path, COMPACTING) as shop:
+        shop.sell(SALES)
+        shop.converge()
+        day, relay_db = shop.day(), shop.relay.data_dir / "relay.db"
+        # Holding the relay's write lock, the compactor can build its snapshot (a read) but not
+        # swap it in: once it logs that it is folding the day, it is provably mid-compaction.
+        lock = apsw.Connection(str(relay_db))
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            assert _log_rows(lock, day) > 0, "the day's rows are still in the relay's log"
+            mark = shop.relay.log.stat().st_size
+            wait_for(lambda: f"compacting {day}" in _log_after(shop.relay, mark), "a compaction")
+            shop.relay.kill()
+            assert f"compacted {day}" not in _log_after(shop.relay, mark)
+            assert _log_rows(lock, day) > 0, "nothing was swapped"
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        shop.sell(SALES // 2)  # the appliance sells on while the relay is down
+        mark = shop.relay.log.stat().st_size
+        shop.relay.start()
+        shop.converge()
+        wait_for(lambda: f"compacted {day}" in _log_after(shop.relay, mark), "the next compaction")
+        shop.assert_replicas_equal()  # the relay's snapshot and tail equal the appliance's day
+        shop.sell(2)  # and replication goes on over the compacted log
+        shop.converge()
+
+
+def _log_rows(conn: apsw.Connection, doc_id: str) -> int:
+    row = conn.execute("SELECT count(*) FROM doc_updates WHERE doc_id = ?", (doc_id,)).fetchone()
+    return int(row[0])
+
+
+def _log_after(relay: RelayServer, offset: int) -> str:
+    with relay.log.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")

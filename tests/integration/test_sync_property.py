@@ -4,7 +4,8 @@ faults.
 All in process for speed: three edge ``Store``s in temp dirs, the relay's Litestar app over SQLite
 served through ``httpx.ASGITransport``, and one ``SyncWorker`` per replica whose ``run_once`` the
 test calls itself. A replica's link can be down (its sync fails before reaching the relay) or lose
-the answer to one of its requests after the relay has acted on it.
+the answer to one of its requests after the relay has acted on it, and the relay may fold its
+logs into snapshots between any two steps.
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ STEP = st.one_of(
     st.tuples(st.just("sync"), st.integers(0, 2)),
     st.tuples(st.just("partition"), st.integers(0, 2)),
     st.tuples(st.just("lose"), st.integers(0, 2), st.integers(1, 4)),
+    st.tuples(st.just("compact"), st.just(0)),  # the relay folds every log into its snapshot
 )
 
 
@@ -190,6 +192,11 @@ async def play(replica: Replica, step: tuple[Any, ...]) -> None:
         replica.link.lose_nth = None
 
 
+async def compact_all(storage: Storage) -> None:
+    for head in await storage.heads([""]):
+        await storage.compact(head.doc_id, now_ms())
+
+
 async def scenario(root: Path, steps: list[tuple[Any, ...]]) -> None:
     relay, app = await open_relay(root / "relay")
     replicas = [await open_replica(relay, app, root / f"edge{n}", n) for n in range(3)]
@@ -204,7 +211,10 @@ async def scenario(root: Path, steps: list[tuple[Any, ...]]) -> None:
         for replica in replicas:
             assert await replica.sync()
         for step in steps:
-            await play(replicas[step[1]], step)
+            if step[0] == "compact":
+                await compact_all(relay.storage)
+            else:
+                await play(replicas[step[1]], step)
         for replica in replicas:
             replica.link.down = False
         for _ in range(2):

@@ -30,7 +30,7 @@ from shared.schemas.sync import (
     encode,
     update_hash,
 )
-from tests.support.server import free_port, stop_process, wait_healthy
+from tests.support.server import free_port, kill_process, stop_process, wait_healthy
 
 BIN = Path(sys.executable).parent / "fynlo-relay"
 MSGPACK = "application/x-msgpack"
@@ -84,6 +84,10 @@ class RelayServer:
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc)
+        self.proc = None
+
+    def kill(self) -> None:
+        kill_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> RelayServer:

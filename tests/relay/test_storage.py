@@ -14,6 +14,7 @@ from tests.relay.conftest import Backend
 pytestmark = pytest.mark.anyio
 
 DOC = "store/s1/day/2025-03-14"
+OTHER = "store/s1/day/2025-03-15"
 
 
 class Author:
@@ -144,18 +145,54 @@ async def test_pull_after_compaction_sends_the_snapshot_then_the_tail(storage: S
     assert (past.snapshot, past.updates, past.cursor) == (None, tail[1:], 13)
 
 
-async def test_compaction_gives_up_when_the_head_moved_after_the_build(storage: Storage) -> None:
+async def test_a_push_during_compaction_stays_in_the_tail(storage: Storage) -> None:
     author = Author()
     await storage.append(DOC, author.write(6), at_ms=1)
-    snapshot = await storage.build_snapshot(DOC)  # type: ignore[attr-defined]
-    assert snapshot.upto_seq == 6
+    snapshot = await storage.build_snapshot(DOC)
+    assert (snapshot.base_seq, snapshot.upto_seq) == (0, 6)
     assert clocks(snapshot.state_vector) == clocks(author.doc.get_state())
-    await storage.append(DOC, author.write(1), at_ms=2)
-    assert not await storage.swap_snapshot(DOC, snapshot, at_ms=3)  # type: ignore[attr-defined]
-    untouched = await storage.pull(DOC, 0, 100)
-    assert (untouched.snapshot, len(untouched.updates), untouched.cursor) == (None, 7, 7)
-    assert await storage.compact(DOC, at_ms=4)
-    assert_same_state(replay([await storage.pull(DOC, 0, 100)]), author)
+    late = author.write(1)
+    await storage.append(DOC, late, at_ms=2)  # lands between the build and the swap
+    assert await storage.swap_snapshot(DOC, snapshot, at_ms=3)
+    pulled = await storage.pull(DOC, 0, 100)
+    assert (pulled.updates, pulled.cursor) == (late, 7)
+    assert_same_state(replay([pulled]), author)
+
+
+async def test_compaction_gives_up_when_another_swapped_first(storage: Storage) -> None:
+    author = Author()
+    await storage.append(DOC, author.write(3), at_ms=1)
+    early = await storage.build_snapshot(DOC)
+    await storage.append(DOC, author.write(3), at_ms=2)
+    later = await storage.build_snapshot(DOC)
+    assert (early.upto_seq, later.upto_seq) == (3, 6)
+    assert await storage.swap_snapshot(DOC, later, at_ms=3)
+    # Swapping the older build now would put back a snapshot missing rows 4-6, already deleted.
+    assert not await storage.swap_snapshot(DOC, early, at_ms=4)
+    pulled = await storage.pull(DOC, 0, 100)
+    assert (pulled.cursor, pulled.updates) == (6, [])
+    assert_same_state(replay([pulled]), author)
+
+
+async def test_only_rows_older_than_the_cutoff_are_folded(storage: Storage) -> None:
+    author = Author()
+    settled = author.write(4)
+    await storage.append(DOC, settled, at_ms=10)
+    young = author.write(3)
+    await storage.append(DOC, young, at_ms=50)
+    await storage.append(OTHER, Author().write(2), at_ms=10)
+    assert await storage.long_logs(min_updates=2, before_ms=20, limit=10) == [DOC, OTHER]
+    assert await storage.long_logs(min_updates=3, before_ms=20, limit=10) == [DOC]
+    assert await storage.long_logs(min_updates=5, before_ms=20, limit=10) == []
+    assert await storage.long_logs(min_updates=2, before_ms=20, limit=1) == [DOC]
+    assert not await storage.compact(DOC, at_ms=60, before_ms=5)  # nothing that old
+    assert await storage.compact(DOC, at_ms=60, before_ms=20)
+    behind = await storage.pull(DOC, 0, 100)
+    assert behind.snapshot is not None and behind.updates == young
+    assert_same_state(replay([behind]), author)
+    caught_up = await storage.pull(DOC, 4, 100)  # level with the snapshot: just the tail
+    assert (caught_up.snapshot, caught_up.updates) == (None, young)
+    assert await storage.long_logs(min_updates=1, before_ms=20, limit=10) == [OTHER]
 
 
 async def test_compaction_folds_a_snapshot_and_a_new_tail_again(storage: Storage) -> None:

@@ -70,6 +70,13 @@ def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None
         proc.wait(timeout=timeout_s)
 
 
+def kill_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL: no clean shutdown, exactly like pulling the plug on the process."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
 class EdgeServer:
     """One appliance process; ``restart`` and ``kill`` keep the same data directory and port."""
 
@@ -96,10 +103,7 @@ class EdgeServer:
         wait_healthy(self.proc, self.url, timeout_s, self.log, "fynlo-edge")
 
     def kill(self) -> None:
-        """SIGKILL: no clean shutdown, exactly like pulling the plug on the process."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        kill_process(self.proc)
         self.proc = None
 
     def stop(self) -> None:

@@ -70,6 +70,15 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
             "requests refused by a rate limit",
             relay.sync_limiter.refused + relay.login_limiter.refused,
         ),
+        *_metric(
+            "compactions_total", "counter", "snapshots swapped in", relay.compactor.stats.documents
+        ),
+        *_metric(
+            "compaction_failures_total",
+            "counter",
+            "compaction passes that failed",
+            relay.compactor.stats.failures,
+        ),
         "# HELP fynlo_relay_http_responses_total HTTP responses by status",
         "# TYPE fynlo_relay_http_responses_total counter",
         *(

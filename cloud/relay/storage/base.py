@@ -21,6 +21,7 @@ from types import TracebackType
 
 import msgspec
 
+from cloud.relay.storage.merge import Snapshot
 from shared.schemas.sync import DocHead, PulledDoc, PushAck, Update
 
 
@@ -115,12 +116,30 @@ class Storage(abc.ABC):
         """Every document whose id starts with one of ``prefixes``, with its head seq."""
 
     @abc.abstractmethod
-    async def compact(self, doc_id: str, at_ms: int) -> bool:
-        """Fold the log of ``doc_id`` into its snapshot in one transaction.
+    async def long_logs(self, min_updates: int, before_ms: int, limit: int) -> list[str]:
+        """Documents holding at least ``min_updates`` log rows appended before ``before_ms``,
+        the longest first (at most ``limit``): what is worth compacting now."""
 
-        The merge is computed outside the transaction; the swap checks the head is unchanged (a
-        push in between makes it give up and return False) so no update is ever lost.
+    async def compact(self, doc_id: str, at_ms: int, before_ms: int | None = None) -> bool:
+        """Fold the log rows appended before ``before_ms`` (all when None) into the snapshot.
+
+        A prefix of the log is folded: the first rows up to the last one older than
+        ``before_ms``. The merge is computed outside any write; the swap is one transaction that
+        gives up (False) when another compaction swapped in between. Pushes never conflict with
+        it: they only add rows after the folded prefix. False too when there is nothing to fold.
         """
+        snapshot = await self.build_snapshot(doc_id, before_ms)
+        return snapshot is not None and await self.swap_snapshot(doc_id, snapshot, at_ms)
+
+    @abc.abstractmethod
+    async def build_snapshot(self, doc_id: str, before_ms: int | None = None) -> Snapshot | None:
+        """The snapshot merged with the log prefix ``compact`` folds, built off the event loop;
+        None when no row qualifies."""
+
+    @abc.abstractmethod
+    async def swap_snapshot(self, doc_id: str, snapshot: Snapshot, at_ms: int) -> bool:
+        """Store ``snapshot`` and drop the rows it folds, unless the snapshot it was built on
+        has been replaced since (False)."""
 
     # --- who may sync ----------------------------------------------------------------------------
 

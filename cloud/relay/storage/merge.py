@@ -13,10 +13,16 @@ import pycrdt
 
 from shared.schemas.sync import PulledDoc, Update
 
+NEVER = 2**62  # a ``before_ms`` later than any row: fold the whole log
+
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
-    """A document's log folded up to ``upto_seq``: one merged update and its state vector."""
+    """A document's log folded up to ``upto_seq``: one merged update and its state vector.
 
+    ``base_seq`` is the snapshot it was built on (0: none); the swap checks it is still there.
+    """
+
+    base_seq: int
     upto_seq: int
     body: bytes
     state_vector: bytes
@@ -69,7 +75,7 @@ def pulled_doc(
     )
 
 
-def fold(upto_seq: int, snapshot: bytes | None, bodies: Iterable[bytes]) -> Snapshot:
+def fold(base_seq: int, upto_seq: int, snapshot: bytes | None, bodies: Iterable[bytes]) -> Snapshot:
     """Apply the snapshot then each update, in order, to a fresh ``Doc`` and encode its state.
 
     Never ``merge_updates`` on the whole log: it grows far faster than its input (2,000 updates:
@@ -81,7 +87,8 @@ def fold(upto_seq: int, snapshot: bytes | None, bodies: Iterable[bytes]) -> Snap
     for body in bodies:
         doc.apply_update(body)
     body = doc.get_update()
-    return Snapshot(upto_seq=upto_seq, body=body, state_vector=pycrdt.get_state(body))
+    state = pycrdt.get_state(body)
+    return Snapshot(base_seq=base_seq, upto_seq=upto_seq, body=body, state_vector=state)
 
 
 def prefix_bounds(prefix: str) -> tuple[str, str | None]:

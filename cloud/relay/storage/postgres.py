@@ -222,32 +222,55 @@ class PostgresStorage(Storage):
             found.update(rows)
         return [DocHead(doc_id=d, head=h) for d, h in sorted(found.items())]
 
-    async def compact(self, doc_id: str, at_ms: int) -> bool:
-        """Fold the log into the snapshot; False when there is nothing to fold or the head moved."""
-        snapshot = await self.build_snapshot(doc_id)
-        return snapshot is not None and await self.swap_snapshot(doc_id, snapshot, at_ms)
+    async def long_logs(self, min_updates: int, before_ms: int, limit: int) -> list[str]:
+        rows = await self._rows(
+            "SELECT doc_id FROM doc_updates WHERE at_ms < %s GROUP BY doc_id"
+            " HAVING count(*) >= %s ORDER BY count(*) DESC, doc_id LIMIT %s",
+            before_ms,
+            min_updates,
+            limit,
+        )
+        return [row[0] for row in rows]
 
-    async def build_snapshot(self, doc_id: str) -> merge.Snapshot | None:
-        """The snapshot merged with the whole log, built off the event loop; None for no log."""
+    async def build_snapshot(
+        self, doc_id: str, before_ms: int | None = None
+    ) -> merge.Snapshot | None:
         async with self._tx(snapshot=True) as conn:
             snap = await (
-                await conn.execute("SELECT body FROM doc_snapshots WHERE doc_id = %s", (doc_id,))
+                await conn.execute(
+                    "SELECT upto_seq, body FROM doc_snapshots WHERE doc_id = %s", (doc_id,)
+                )
             ).fetchone()
+            top = await (
+                await conn.execute(
+                    "SELECT max(seq) FROM doc_updates WHERE doc_id = %s AND at_ms < %s",
+                    (doc_id, merge.NEVER if before_ms is None else before_ms),
+                )
+            ).fetchone()
+            upto = top[0] if top else None
+            if upto is None:
+                return None
             rows = await (
                 await conn.execute(
-                    "SELECT seq, body FROM doc_updates WHERE doc_id = %s ORDER BY seq", (doc_id,)
+                    "SELECT body FROM doc_updates WHERE doc_id = %s AND seq <= %s ORDER BY seq",
+                    (doc_id, upto),
                 )
             ).fetchall()
-        if not rows:
-            return None
-        bodies = [body for _, body in rows]
-        return await asyncio.to_thread(merge.fold, rows[-1][0], snap[0] if snap else None, bodies)
+        base, body = snap if snap else (0, None)
+        bodies = [row[0] for row in rows]
+        return await asyncio.to_thread(merge.fold, base, upto, body, bodies)
 
     async def swap_snapshot(self, doc_id: str, snapshot: merge.Snapshot, at_ms: int) -> bool:
-        """Store ``snapshot``, dropping the rows it folds, unless the head moved since its build."""
         async with self._tx() as conn:
-            if await _lock_head(conn, doc_id, create=False) != snapshot.upto_seq:
-                return False  # a push landed after the build: its update is not in this snapshot
+            # The head's row lock serialises this with pushes and with other relays' swaps.
+            await _lock_head(conn, doc_id, create=False)
+            row = await (
+                await conn.execute(
+                    "SELECT upto_seq FROM doc_snapshots WHERE doc_id = %s", (doc_id,)
+                )
+            ).fetchone()
+            if (row[0] if row else 0) != snapshot.base_seq:
+                return False  # another compaction swapped first: the rows folded may be gone
             await conn.execute(
                 "INSERT INTO doc_snapshots (doc_id, upto_seq, body, state_vector, at_ms)"
                 " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (doc_id) DO UPDATE SET"

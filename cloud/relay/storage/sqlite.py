@@ -180,18 +180,17 @@ class SqliteStorage(Storage):
     async def heads(self, prefixes: list[str]) -> list[DocHead]:
         return await self._read(_heads, prefixes)
 
-    async def compact(self, doc_id: str, at_ms: int) -> bool:
-        """Fold the log into the snapshot; False when there is nothing to fold or the head moved."""
-        snapshot = await self.build_snapshot(doc_id)
-        return snapshot is not None and await self.swap_snapshot(doc_id, snapshot, at_ms)
+    async def long_logs(self, min_updates: int, before_ms: int, limit: int) -> list[str]:
+        rows = await self._rows(_LONG_LOGS, before_ms, min_updates, limit)
+        return [doc_id for doc_id, _ in rows]
 
-    async def build_snapshot(self, doc_id: str) -> merge.Snapshot | None:
-        """The snapshot merged with the whole log, built off the event loop; None for no log."""
-        loaded = await self._read(_load_log, doc_id)
+    async def build_snapshot(
+        self, doc_id: str, before_ms: int | None = None
+    ) -> merge.Snapshot | None:
+        loaded = await self._read(_load_log, doc_id, before_ms)
         return None if loaded is None else await asyncio.to_thread(merge.fold, *loaded)
 
     async def swap_snapshot(self, doc_id: str, snapshot: merge.Snapshot, at_ms: int) -> bool:
-        """Store ``snapshot``, dropping the rows it folds, unless the head moved since its build."""
         return await self._write(_swap, doc_id, snapshot, at_ms)
 
     # --- who may sync ----------------------------------------------------------------------------
@@ -311,21 +310,34 @@ def _heads(conn: apsw.Connection, prefixes: list[str]) -> list[DocHead]:
     return [DocHead(doc_id=d, head=h) for d, h in sorted(found.items())]
 
 
-def _load_log(conn: apsw.Connection, doc_id: str) -> tuple[int, bytes | None, list[bytes]] | None:
-    """(last seq, snapshot body, update bodies in order) or None when the log is empty."""
-    snap = conn.execute("SELECT body FROM doc_snapshots WHERE doc_id = ?", (doc_id,)).fetchone()
-    rows = conn.execute(
-        "SELECT seq, body FROM doc_updates WHERE doc_id = ? ORDER BY seq", (doc_id,)
-    ).fetchall()
-    if not rows:
+_LONG_LOGS = """SELECT doc_id, count(*) AS n FROM doc_updates WHERE at_ms < ? GROUP BY doc_id
+HAVING n >= ? ORDER BY n DESC, doc_id LIMIT ?"""
+
+
+def _load_log(
+    conn: apsw.Connection, doc_id: str, before_ms: int | None
+) -> tuple[int, int, bytes | None, list[bytes]] | None:
+    """(snapshot seq, last seq folded, snapshot body, update bodies in order), None: no rows."""
+    snap = conn.execute(
+        "SELECT upto_seq, body FROM doc_snapshots WHERE doc_id = ?", (doc_id,)
+    ).fetchone()
+    upto = conn.execute(
+        "SELECT max(seq) FROM doc_updates WHERE doc_id = ? AND at_ms < ?",
+        (doc_id, merge.NEVER if before_ms is None else before_ms),
+    ).fetchone()[0]
+    if upto is None:
         return None
-    return rows[-1][0], (snap[0] if snap else None), [body for _, body in rows]
+    rows = conn.execute(
+        "SELECT body FROM doc_updates WHERE doc_id = ? AND seq <= ? ORDER BY seq", (doc_id, upto)
+    ).fetchall()
+    base, body = snap if snap else (0, None)
+    return base, upto, body, [row[0] for row in rows]
 
 
 def _swap(conn: apsw.Connection, doc_id: str, snapshot: merge.Snapshot, at_ms: int) -> bool:
-    row = conn.execute("SELECT head FROM doc_heads WHERE doc_id = ?", (doc_id,)).fetchone()
-    if row is None or row[0] != snapshot.upto_seq:
-        return False  # a push landed after the build: its update is not in this snapshot
+    row = conn.execute("SELECT upto_seq FROM doc_snapshots WHERE doc_id = ?", (doc_id,)).fetchone()
+    if (row[0] if row else 0) != snapshot.base_seq:
+        return False  # another compaction swapped first: the rows this one folds may be gone
     conn.execute(
         "INSERT OR REPLACE INTO doc_snapshots (doc_id, upto_seq, body, state_vector, at_ms)"
         " VALUES (?, ?, ?, ?, ?)",
