@@ -17,10 +17,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cloud.relay.storage.base import Storage
 from shared.ids import now_ms
+from shared.schemas.documents import DOC_BUDGET_BYTES
 
 log = logging.getLogger("fynlo.relay.compaction")
 BATCH = 32  # documents per pass: one pass never holds the storage for long
@@ -32,6 +33,7 @@ class CompactionStats:
     documents: int = 0  # snapshots swapped in
     given_up: int = 0  # swaps that lost to another compaction
     failures: int = 0
+    over_budget: set[str] = field(default_factory=set)  # documents whose snapshot is too big
 
 
 class Compactor:
@@ -89,9 +91,23 @@ class Compactor:
                     len(snapshot.body),
                     (time.perf_counter() - started) * 1000,
                 )
+                self._check_budget(doc_id, len(snapshot.body))
             else:
                 self.stats.given_up += 1
         return done
+
+    def _check_budget(self, doc_id: str, size: int) -> None:
+        if size > DOC_BUDGET_BYTES:
+            if doc_id not in self.stats.over_budget:
+                log.warning(
+                    "%s holds %d bytes, above the %d-byte budget of a document",
+                    doc_id,
+                    size,
+                    DOC_BUDGET_BYTES,
+                )
+            self.stats.over_budget.add(doc_id)
+        else:
+            self.stats.over_budget.discard(doc_id)
 
     async def _run(self) -> None:
         while True:

@@ -13,6 +13,8 @@ from litestar.exceptions import WebSocketDisconnect
 from edge.app.auth.principal import Actor
 from edge.app.context import Edge
 from edge.app.hub import RESYNC, RESYNC_CLOSE_CODE
+from edge.store.documents import document_sizes
+from shared.schemas.documents import DOC_BUDGET_BYTES
 
 HTTP_RESPONSES: Counter[int] = Counter()
 
@@ -44,6 +46,7 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
     edge = _edge(request)
     conn = edge.store.read
     orders = conn.execute("SELECT state, count(*) FROM orders GROUP BY state").fetchall()
+    over_budget = sum(size > DOC_BUDGET_BYTES for size in document_sizes(conn).values())
     lines = [
         "# TYPE fynlo_writer_batches_total counter",
         f"fynlo_writer_batches_total {edge.store.writer.batches}",
@@ -57,6 +60,9 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
         f"fynlo_ws_dropped_total {edge.hub.dropped}",
         "# TYPE fynlo_orders gauge",
         *(f'fynlo_orders{{state="{state}"}} {count}' for state, count in orders),
+        "# HELP fynlo_documents_over_budget documents above the 5 MB budget",
+        "# TYPE fynlo_documents_over_budget gauge",
+        f"fynlo_documents_over_budget {over_budget}",
         "# TYPE fynlo_http_responses_total counter",
         *(
             f'fynlo_http_responses_total{{status="{s}"}} {n}'

@@ -163,3 +163,13 @@ def document_ids(conn: apsw.Connection) -> list[str]:
         "SELECT doc_id FROM crdt_snapshot UNION SELECT doc_id FROM crdt_update ORDER BY 1"
     )
     return [r[0] for r in rows]
+
+
+def document_sizes(conn: apsw.Connection) -> dict[str, int]:
+    """Bytes each document takes in the log (snapshot plus later updates): what it costs to hold,
+    replay and ship, a little above its merged size."""
+    rows = conn.execute(
+        "SELECT doc_id, sum(n) FROM (SELECT doc_id, length(body) AS n FROM crdt_snapshot"
+        " UNION ALL SELECT doc_id, length(body) FROM crdt_update) GROUP BY doc_id"
+    )
+    return {doc_id: size for doc_id, size in rows}

@@ -17,6 +17,9 @@ from typing import Any, Literal
 
 import msgspec
 
+# Partitioning keeps every document small; one above this is reported (DESIGN: under 5 MB each).
+DOC_BUDGET_BYTES = 5 * 1024 * 1024
+
 # --- document ids --------------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from edge.store.compaction import compact_once
 from edge.store.db import connect
-from edge.store.documents import load_doc
+from edge.store.documents import document_sizes, load_doc
 from edge.store.store import Store, create
 from edge.store.writer import WriteTx
 from edge.sync import cursors
@@ -134,3 +134,14 @@ def test_a_push_that_only_adds_our_own_updates_moves_the_pull_cursor_past_them(
     store.writer.call(lambda tx: cursors.record_pull(tx.conn, DAY, 7, 7, tx.at_ms))
     pushed(_ack(accepted=1, head=8))
     assert _pull_cursor(store) == 8
+
+
+def test_document_sizes_count_the_snapshot_and_the_log_after_it(store: Store) -> None:
+    for _ in range(6):
+        store.writer.call(_sale)
+    log = store.read.execute("SELECT sum(length(body)) FROM crdt_update").fetchone()[0]
+    assert document_sizes(store.read) == {DAY: log}
+    compact_once(connect(store.path, writer=False), store.writer, threshold=5)
+    snapshot = store.read.execute("SELECT length(body) FROM crdt_snapshot").fetchone()[0]
+    tail = store.read.execute("SELECT coalesce(sum(length(body)), 0) FROM crdt_update").fetchone()
+    assert document_sizes(store.read) == {DAY: snapshot + tail[0]}

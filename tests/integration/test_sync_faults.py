@@ -181,6 +181,8 @@ def test_a_partition_heals_and_every_sale_arrives_once(shop: Shop) -> None:
         )
 
     wait_for(reports_outage, "the status to report pending sales and the error")
+    day = next(d for d in shop.status()["docs"] if d["doc_id"] == shop.day())
+    assert day["size_bytes"] > 0 and day["over_budget"] is False
     assert shop.relay_orders() == {}
     shop.proxy.heal()
     shop.converge()

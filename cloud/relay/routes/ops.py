@@ -79,6 +79,12 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
             "compaction passes that failed",
             relay.compactor.stats.failures,
         ),
+        *_metric(
+            "documents_over_budget",
+            "gauge",
+            "documents whose last snapshot is above the 5 MB budget",
+            len(relay.compactor.stats.over_budget),
+        ),
         "# HELP fynlo_relay_http_responses_total HTTP responses by status",
         "# TYPE fynlo_relay_http_responses_total counter",
         *(

@@ -10,9 +10,11 @@ from litestar import Request, Router, get, post
 from edge.app.auth.principal import Actor, requires
 from edge.app.context import Edge
 from edge.domain.permissions import DEVICE_MANAGE
+from edge.store.documents import document_sizes
 from edge.sync import cursors
 from edge.sync.worker import SyncSummary
 from shared.problems import ApiError
+from shared.schemas.documents import DOC_BUDGET_BYTES
 
 
 class DocStatus(msgspec.Struct, kw_only=True):
@@ -21,6 +23,8 @@ class DocStatus(msgspec.Struct, kw_only=True):
     last_success_ms: int | None
     lag_ms: int | None  # since the last successful exchange of this document
     last_error: str | None
+    size_bytes: int  # snapshot and log held here
+    over_budget: bool  # above DOC_BUDGET_BYTES: partitioning has failed for it, tell someone
 
 
 class SyncStatus(msgspec.Struct, kw_only=True):
@@ -33,9 +37,10 @@ def status(edge: Edge) -> SyncStatus:
     conn = edge.store.read
     marks = cursors.cursors(conn)
     pending = cursors.pending_counts(conn)
+    sizes = document_sizes(conn)
     now = edge.clock()
     docs = []
-    for doc_id in sorted(set(marks) | set(pending)):
+    for doc_id in sorted(set(marks) | set(pending) | set(sizes)):
         mark = marks.get(doc_id)
         success = mark.last_success_ms if mark else None
         docs.append(
@@ -45,6 +50,8 @@ def status(edge: Edge) -> SyncStatus:
                 last_success_ms=success,
                 lag_ms=None if success is None else now - success,
                 last_error=mark.last_error if mark else None,
+                size_bytes=sizes.get(doc_id, 0),
+                over_budget=sizes.get(doc_id, 0) > DOC_BUDGET_BYTES,
             )
         )
     summary = edge.sync.summary if edge.sync else SyncSummary(enrolled=False)
