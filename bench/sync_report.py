@@ -17,7 +17,8 @@ DESCRIPTION = (
     "reconnect: one enrolled store sells 'orders' quick sales (the demo café's 3-line order paid"
     " in cash, orders.sale.open_order) with its sync worker stopped, then the worker runs rounds"
     " against a real fynlo-relay serve (SQLite, loopback, default rate limits) until nothing is"
-    " pending: converge_s is the first request to convergence (push and pull back); wire bytes"
+    " pending: converge_s is the first request to convergence (pushes, then a listing showing the"
+    " relay holds nothing new: the store does not pull its own updates back); wire bytes"
     " are request and response bodies as sent (deflated pushes, gzipped pulls), headers not"
     " counted; the relay is then read back and must hold every order. ingest: 'stores' stores"
     " with a device each, as many concurrent clients in one process pushing one small real Yjs"
@@ -74,7 +75,7 @@ def table(report: dict[str, Any], size: SyncSize) -> str:
             f"Fynlo sync benchmark: {os.cpu_count()} CPUs, a real fynlo-relay serve (SQLite) on"
             f" loopback, medians of {size.rounds} round(s)",
             f"Reconnect after {orders:.0f} orders sold offline (one store)",
-            f"  {'time to convergence (push + pull back)':<48} {rec['converge_s']:>9.3f} s"
+            f"  {'time to convergence (push, nothing to pull)':<48} {rec['converge_s']:>9.3f} s"
             f"   (target < {CONVERGE_LIMIT_S:g} s; {rec['sync_rounds']:.0f} sync round(s),"
             f" {rec['requests']:.0f} requests)",
             f"  {'bytes on the wire per order':<48} {rec['wire_bytes_per_order']:>9.1f} B"

@@ -133,6 +133,22 @@ class Documents:
             return Edited(result, await self.storage.append(doc_id, [update], self.clock()))
 
 
+# --- people --------------------------------------------------------------------------------------
+
+
+def mint_pin_pepper(doc: pycrdt.Doc) -> str:
+    """Give the org's people document its PIN pepper, unless it has one; return the pepper.
+
+    Minted here, when the org is created, so every store enrolling later pulls the same one: two
+    new stores minting their own at once would leave one store's PIN tags matching nothing once
+    last-writer-wins picked the other's.
+    """
+    meta = doc.get("meta", type=pycrdt.Map)
+    if "pin_pepper" not in meta:
+        meta["pin_pepper"] = encode(secrets.token_hex(16))
+    return str(msgspec.json.decode(meta["pin_pepper"]))
+
+
 # --- catalog items -------------------------------------------------------------------------------
 
 

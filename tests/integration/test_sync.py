@@ -19,10 +19,11 @@ from tests.relay.support import RelayServer
 from tests.support.server import (
     CASHIER_PIN,
     OWNER_PIN,
+    EdgeServer,
     cli,
     pair_tablet,
 )
-from tests.support.sync import Org, enroll, rows, synced, wait_for
+from tests.support.sync import FAST_SYNC, Org, enroll, rows, synced, wait_for
 
 
 @pytest.fixture
@@ -160,3 +161,36 @@ def test_a_change_reaches_the_other_store_by_live_hint(relay: RelayServer, tmp_p
     finally:
         edge_b.stop()
         edge_a.stop()
+
+
+def test_two_new_stores_set_up_at_once_share_the_orgs_pin_pepper(
+    relay: RelayServer, tmp_path: Path
+) -> None:
+    # Both enroll before either has synced: each makes its own first owner. The PIN pepper
+    # came from the relay (minted with the org), so after the merge both owners still log in.
+    org = Org(relay)
+    servers, pins = [], []
+    for name in ("a", "b"):
+        _, code = org.store()
+        out = cli("enroll", "--data", str(tmp_path / name), "--relay", relay.url, "--code", code)
+        pins.append(out.stdout.split("owner PIN ")[1].split()[0])
+    try:
+        for name in ("a", "b"):
+            servers.append(EdgeServer(tmp_path / name, env=FAST_SYNC))
+            servers[-1].start()
+        tablets = [  # no password login on these stores: the technician's code pairs them
+            pair_tablet(s, code=cli("pairing-code", "--data", str(s.data_dir)).stdout.split()[-1])
+            for s in servers
+        ]
+        for tablet, pin in zip(tablets, pins, strict=True):
+            tablet.login(pin)
+        for tablet in tablets:
+            wait_for(lambda t=tablet: synced(t), "each store to push its setup")
+        employees = "SELECT count(*) FROM employees"
+        wait_for(lambda: all(rows(s, employees) == [(2,)] for s in servers), "both owners here")
+        for tablet in tablets:
+            for pin in pins:  # either owner, at either store
+                assert tablet.login(pin)["role"] == "owner"
+    finally:
+        for server in servers:
+            server.stop()

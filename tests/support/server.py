@@ -192,13 +192,15 @@ def pairing_code(server: EdgeServer) -> str:
     return str(response.json()["code"])
 
 
-def pair_tablet(server: EdgeServer, name: str = "till", *, per_test: bool = True) -> Tablet:
-    """Pair a new tablet with a code issued through the API, as a manager would.
+def pair_tablet(
+    server: EdgeServer, name: str = "till", *, per_test: bool = True, code: str | None = None
+) -> Tablet:
+    """Pair a new tablet with ``code``, or one issued through the API as a manager would.
 
     The `fynlo-edge pairing-code` path is exercised by the auth and till-story tests; a subprocess
     per tablet here would cost half a second of interpreter start-up each.
     """
-    code = pairing_code(server)
+    code = code or pairing_code(server)
     response = httpx.post(f"{server.url}/api/v1/devices/pair", json={"code": code, "name": name})
     response.raise_for_status()
     return Tablet(server, response.json()["device_token"], per_test=per_test)
