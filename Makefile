@@ -8,6 +8,10 @@ PORT ?= 8080
 RELAY_DATA ?= data/relay
 RELAY_PORT ?= 8090
 STAMP := $(VENV)/.installed
+# The web-page tests drive Debian's Chromium headless; `make test` installs it when missing.
+CHROMIUM ?= $(or $(FYNLO_TEST_CHROMIUM),/usr/bin/chromium)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -y -q
 
 .PHONY: run test bench lint format schemas clean
 
@@ -20,9 +24,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python tools/demo_stack.py --data $(DATA) --relay-data $(RELAY_DATA) --host $(HOST) --port $(PORT) --relay-port $(RELAY_PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	FYNLO_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+$(CHROMIUM):
+	$(APT) install chromium || ($(APT) update && $(APT) install chromium)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -36,7 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-missing", action="store_true", help="do nothing when the store already exists"
     )
 
-    serve = commands.add_parser("serve", help="run the appliance's API on HOST:PORT")
+    serve = commands.add_parser(
+        "serve",
+        help="run the appliance's API on HOST:PORT (with no store yet: its setup page)",
+    )
     _data(serve)
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
@@ -94,6 +97,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = EdgeConfig.load(args.data, host=args.host, port=args.port)
     configure_logs(config.log_level)
+    if not db_path(config.data_dir).exists() and not _set_up(config):
+        return 0  # stopped before anyone enrolled it
     edge = open_edge(config)
     app = create_app(edge)
     base = f"http://{config.host}:{config.port}"
@@ -105,6 +110,27 @@ def _serve(args: argparse.Namespace) -> int:
     )
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
     return 0
+
+
+def _set_up(config: EdgeConfig) -> bool:
+    """Serve the setup page until the appliance is enrolled; whether a store exists now."""
+    import uvicorn
+
+    from edge.app.setup.routes import create_setup_app
+
+    def enrolled() -> None:
+        server.should_exit = True  # uvicorn finishes the answer, then returns from run()
+
+    app = create_setup_app(config.data_dir, enrolled)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=config.host, port=config.port, log_level="warning", access_log=False
+        )
+    )
+    base = f"http://{config.host}:{config.port}"
+    print(json.dumps({"event": "setup", "url": f"{base}/setup"}), flush=True)
+    server.run()
+    return db_path(config.data_dir).exists()
 
 
 def _rebuild(args: argparse.Namespace) -> int:
@@ -147,7 +173,7 @@ def _enroll(args: argparse.Namespace) -> int:
     from edge.sync.errors import SyncError
 
     try:
-        lines = enroll_appliance(args.data, args.relay, args.code, args.name, demo=args.demo)
+        _, lines = enroll_appliance(args.data, args.relay, args.code, args.name, demo=args.demo)
     except SyncError as exc:
         print(f"fynlo-edge: enrollment failed: {exc}", file=sys.stderr)
         return 2

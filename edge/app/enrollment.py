@@ -10,18 +10,24 @@ from edge.app.config import EdgeConfig
 from edge.app.relay_link import exchange_code, remember, sync_worker
 from edge.store.db import db_path
 from edge.store.store import create
+from edge.sync.client import Enrollment
 from edge.sync.worker import SyncWorker
 from shared.credentials import load_or_create_key
 
 
-def enroll_appliance(data_dir: Path, url: str, code: str, name: str, *, demo: bool) -> list[str]:
+def enroll_appliance(
+    data_dir: Path, url: str, code: str, name: str, *, demo: bool
+) -> tuple[Enrollment, list[str]]:
     """Enroll; for an empty data directory also create the store the code names and fetch the
-    org's menu and staff from the relay before seeding what is missing. Printable lines back."""
+    org's menu and staff from the relay before seeding what is missing.
+
+    Returns the enrollment and printable lines (the device, the owner's first PIN).
+    """
     enrollment = exchange_code(url, code, name)
     lines = [f"enrolled as device {enrollment.device_id} of store {enrollment.store_id}"]
     if db_path(data_dir).exists():
         remember(data_dir, url, enrollment)  # refuses another org's or store's data
-        return lines
+        return enrollment, lines
     create(data_dir)
     load_or_create_key(data_dir)
     edge = open_edge(EdgeConfig.load(data_dir), identity=(enrollment.org_id, enrollment.store_id))
@@ -34,7 +40,7 @@ def enroll_appliance(data_dir: Path, url: str, code: str, name: str, *, demo: bo
         lines += seed(edge, demo=demo)
     finally:
         edge.store.stop()
-    return lines
+    return enrollment, lines
 
 
 async def _pull_once(worker: SyncWorker) -> None:

@@ -1,0 +1,119 @@
+"""The setup app: what an appliance with an empty data directory serves until it is enrolled.
+
+``fynlo-edge serve`` on an empty data directory serves this instead of the store's API: a page
+(``/setup``) where the technician types the relay's address and the store's enrollment code, and
+the endpoint behind it. Once enrollment has created the store, ``on_enrolled`` runs after the
+answer is sent and the process goes on to serve the store itself on the same address.
+
+It is unauthenticated, like any first-boot screen: it only works while no store exists, and what
+it does needs a one-time code issued by the owner on the relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import msgspec
+from litestar import Litestar, MediaType, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.params import JSONBody
+from litestar.response import Redirect
+
+from edge.app.bodies import StrictRequest
+from edge.app.enrollment import enroll_appliance
+from edge.app.setup.page import SETUP_PAGE
+from edge.store.db import db_path
+from edge.store.errors import StoreError
+from edge.sync.errors import RelayRefused, SyncError
+from shared.problems import ApiError, base_handlers
+
+log = logging.getLogger("fynlo.edge.setup")
+
+
+class SetupRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    relay_url: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "appliance"
+    demo: bool = False  # the org's first store may start with the demo café
+
+
+class SetupDone(msgspec.Struct, kw_only=True):
+    store_id: str
+    lines: list[str]  # what the CLI would print: the device, and the owner's first PIN
+
+
+def create_setup_app(data_dir: Path, on_enrolled: Callable[[], None]) -> Litestar:
+    """The setup app for ``data_dir``; ``on_enrolled`` runs once the store exists."""
+    busy = asyncio.Lock()  # one enrollment at a time: a double click must not enroll twice
+
+    @get("/", include_in_schema=False)
+    async def root() -> Redirect:
+        return Redirect("/setup")
+
+    @get("/setup", media_type=MediaType.HTML, include_in_schema=False)
+    async def page() -> str:
+        return SETUP_PAGE
+
+    @get("/health")
+    async def health() -> dict[str, Any]:
+        """Alive and waiting to be enrolled."""
+        return {"status": "setup", "store_id": None, "setup": "/setup"}
+
+    @post("/api/v1/setup/enroll", status_code=201)
+    async def enroll(data: JSONBody[SetupRequest]) -> Response[SetupDone]:
+        """Enroll this appliance with the relay and create its store, then start serving it."""
+        if not _is_relay_url(data.relay_url):
+            raise ApiError(
+                422,
+                "invalid-relay-url",
+                "The relay address must be an http:// or https:// URL, such as"
+                " https://relay.example.com.",
+            )
+        if busy.locked() or db_path(data_dir).exists():
+            raise ApiError(409, "already-set-up", "This appliance already holds a store.")
+        async with busy:
+            try:
+                enrollment, lines = await asyncio.to_thread(
+                    enroll_appliance, data_dir, data.relay_url, data.code, data.name, demo=data.demo
+                )
+            except RelayRefused as exc:
+                detail = f"The relay refused the enrollment: {exc.detail}"
+                raise ApiError(422, "enrollment-refused", detail) from exc
+            except SyncError as exc:
+                raise ApiError(502, "relay-unreachable", str(exc)) from exc
+            except StoreError as exc:
+                raise ApiError(409, "already-set-up", str(exc)) from exc
+        log.info("enrolled as store %s; starting to serve it", enrollment.store_id)
+        return Response(
+            SetupDone(store_id=enrollment.store_id, lines=lines),
+            status_code=201,
+            background=BackgroundTask(_later, on_enrolled),
+        )
+
+    return Litestar(
+        route_handlers=[root, page, health, enroll],
+        exception_handlers=base_handlers(log, "Setup hit an unexpected error; try again."),
+        logging_config=None,
+        request_class=StrictRequest,
+        request_max_body_size=16 * 1024,
+    )
+
+
+def _is_relay_url(text: str) -> bool:
+    try:
+        url = urlsplit(text)
+        url.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return (
+        url.scheme in ("http", "https") and bool(url.hostname) and not (url.query or url.fragment)
+    )
+
+
+async def _later(action: Callable[[], None]) -> None:
+    action()
