@@ -8,10 +8,12 @@ own with `pair_tablet` or `logged_in`; those are closed after the test.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.relay.support import RelayServer
 from tests.support.catalog import Menu, read_menu
 from tests.support.drawer import open_till
 from tests.support.server import (
@@ -26,6 +28,7 @@ from tests.support.server import (
     logged_in,
     running_edge,
 )
+from tests.support.sync import FAST_SYNC
 
 
 @pytest.fixture(autouse=True)
@@ -86,3 +89,21 @@ def menu(cashier: Tablet) -> Menu:
 def till(manager: Tablet) -> dict[str, Any]:
     """The open till session of the main drawer (opened with £50 when none is)."""
     return open_till(manager)
+
+
+@pytest.fixture
+def relay(tmp_path: Path) -> Iterator[RelayServer]:
+    """A relay process of the test's own (SQLite in the test's temp dir)."""
+    with RelayServer(tmp_path / "relay") as server:
+        yield server
+
+
+@pytest.fixture
+def blank(tmp_path: Path) -> Iterator[EdgeServer]:
+    """``fynlo-edge serve`` on an empty data directory: its setup page, until it is enrolled."""
+    server = EdgeServer(tmp_path / "appliance", env=FAST_SYNC)
+    server.start()  # its /health answers while it waits to be set up
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -13,7 +13,6 @@ gives up when another compaction (another relay process on the same PostgreSQL) 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from cloud.relay.storage.base import Storage
 from shared.ids import now_ms
 from shared.schemas.documents import DOC_BUDGET_BYTES
+from shared.tasks import cancel_and_wait
 
 log = logging.getLogger("fynlo.relay.compaction")
 BATCH = 32  # documents per pass: one pass never holds the storage for long
@@ -62,11 +62,8 @@ class Compactor:
         self._task = asyncio.create_task(self._run(), name="compaction")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def run_once(self) -> int:
         """One pass over the documents worth compacting now; how many were compacted."""

@@ -13,7 +13,6 @@ meanwhile are lost: once listening again, the hub tells every device to resync.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,6 +26,8 @@ if TYPE_CHECKING:
     import psycopg
 
     from cloud.relay.storage.postgres import PostgresStorage
+
+from shared.tasks import cancel_and_wait
 
 log = logging.getLogger("fynlo.relay")
 CHANNEL = "fynlo_doc_changed"
@@ -92,11 +93,8 @@ class PostgresFanout:
         self._task = asyncio.create_task(self._run(conn), name="relay-fanout")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def publish(self, changed: list[DocHead], origin_device_id: str) -> None:
         import psycopg

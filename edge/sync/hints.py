@@ -7,7 +7,6 @@ interval. The socket reconnects with the same jittered backoff as the worker.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -17,6 +16,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
 from edge.sync.backoff import backoff_s
+from shared.tasks import cancel_and_wait
 
 log = logging.getLogger("fynlo.sync")
 
@@ -43,11 +43,8 @@ class HintListener:
         self._task = asyncio.create_task(self._run(), name="sync-hints")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         failures = 0

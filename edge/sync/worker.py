@@ -9,7 +9,6 @@ failure it backs off exponentially with jitter; a local change, ``sync_now`` or 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from shared.schemas.sync import (
     PushRequest,
     in_scope,
 )
+from shared.tasks import cancel_and_wait
 
 log = logging.getLogger("fynlo.sync")
 PUSH_PAGE = 200
@@ -91,11 +91,8 @@ class SyncWorker:
     async def stop(self) -> None:
         if self._hints is not None:
             await self._hints.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self._summary.running = False
         await self._client.close()
 

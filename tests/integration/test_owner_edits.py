@@ -8,11 +8,9 @@ tables and in the relay's copy of the catalog. A store setting changed on the re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.relay.support import RelayServer
 from tests.support.server import MANAGER_PIN, pair_tablet
@@ -26,12 +24,6 @@ def owner_client(relay: RelayServer) -> httpx.Client:
     return httpx.Client(
         base_url=relay.url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0
     )
-
-
-@pytest.fixture
-def relay(tmp_path: Path) -> Iterator[RelayServer]:
-    with RelayServer(tmp_path / "relay") as server:
-        yield server
 
 
 def test_owner_and_offline_store_edits_of_one_item_both_survive(

@@ -7,35 +7,15 @@ and the same process then serves it on the same address, synced with the relay.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 
 from edge.store.db import db_path
 from tests.relay.support import RelayServer
 from tests.support.problems import assert_problem
 from tests.support.server import OWNER_PIN, EdgeServer, pair_tablet
-from tests.support.sync import FAST_SYNC, Org, synced, wait_for
+from tests.support.sync import Org, synced, wait_for
 
 ENROLL = "/api/v1/setup/enroll"
-
-
-@pytest.fixture
-def relay(tmp_path: Path) -> Iterator[RelayServer]:
-    with RelayServer(tmp_path / "relay") as server:
-        yield server
-
-
-@pytest.fixture
-def blank(tmp_path: Path) -> Iterator[EdgeServer]:
-    server = EdgeServer(tmp_path / "appliance", env=FAST_SYNC)
-    server.start()  # its /health answers while it waits to be set up
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def store_id(server: EdgeServer) -> str | None:

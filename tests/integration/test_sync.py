@@ -9,10 +9,7 @@ and no store ever receives another store's day.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from edge.store.db import db_path
 from tests.relay.support import RelayServer
@@ -24,12 +21,6 @@ from tests.support.server import (
     pair_tablet,
 )
 from tests.support.sync import FAST_SYNC, Org, enroll, rows, synced, wait_for
-
-
-@pytest.fixture
-def relay(tmp_path: Path) -> Iterator[RelayServer]:
-    with RelayServer(tmp_path / "relay") as server:
-        yield server
 
 
 def test_two_stores_converge_through_the_relay(relay: RelayServer, tmp_path: Path) -> None:

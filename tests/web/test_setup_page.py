@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from playwright.sync_api import Page, expect
 
 from edge.store.db import db_path
 from tests.relay.support import RelayServer
 from tests.support.server import EdgeServer
-from tests.support.sync import FAST_SYNC, Org
+from tests.support.sync import Org
 
 READY = "Ready: the store is serving"
-
-
-@pytest.fixture
-def relay(tmp_path: Path) -> Iterator[RelayServer]:
-    with RelayServer(tmp_path / "relay") as server:
-        yield server
-
-
-@pytest.fixture
-def blank(tmp_path: Path) -> Iterator[EdgeServer]:
-    server = EdgeServer(tmp_path / "appliance", env=FAST_SYNC)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def fill(page: Page, relay_url: str, code: str) -> None:

@@ -22,6 +22,7 @@ from cloud.relay.routes import device_for, relay_of
 from cloud.relay.storage.base import Device
 from shared.problems import ApiError
 from shared.schemas.sync import DocChanged, in_scope
+from shared.tasks import cancel_and_wait
 
 RESYNC = msgspec.json.encode({"type": "resync"}).decode()
 RESYNC_CLOSE_CODE = 4000  # application-defined: "list your documents again"
@@ -129,9 +130,7 @@ async def hints(socket: WebSocket[Any, Any, Any]) -> None:
         pass
     finally:
         hub.unsubscribe(listener)
-        receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await receiver
+        await cancel_and_wait(receiver)
 
 
 async def _forward(
