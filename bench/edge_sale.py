@@ -166,17 +166,27 @@ def _nothing() -> None:
     """The edge's sale functions need no per-thread cleanup."""
 
 
-def run_raw(data_dir: Path, threads: int, count: int, seconds: float, warmup: int) -> Summary:
-    """One run of the raw reference on a fresh file, each thread with its own connection."""
+def run_raw(
+    data_dir: Path,
+    threads: int,
+    count: int,
+    seconds: float,
+    warmup: int,
+    *,
+    every_row: bool = False,
+) -> Summary:
+    """One run of a raw reference on a fresh file, each thread with its own connection."""
     path, checkpointer = raw_sale.prepare(data_dir)
     try:
-        sell, close = raw_sale.seller(path)
+        sell, close = raw_sale.seller(path, every_row)
         try:
             for _ in range(warmup):
                 sell()
         finally:
             close()
-        figures = summarise(*drive_threads(lambda: raw_sale.seller(path), threads, count, seconds))
+        figures = summarise(
+            *drive_threads(lambda: raw_sale.seller(path, every_row), threads, count, seconds)
+        )
     finally:
         checkpointer.stop()
     figures["commits_per_sale"] = 1.0
@@ -199,16 +209,20 @@ def run_edge(
 def in_process(count: int, rounds: int, seconds: float, warmup: int) -> dict[str, Summary]:
     """Raw and edge, lone and under 10 writers, interleaved round by round; medians of rounds.
 
-    Keys are ``{lone|ten_writers}/{raw|sale|two_step|write_path}``. Every run starts on a fresh
-    store (its sales fill one business day), so no run pays for the days of the runs before it.
+    Keys are ``{lone|ten_writers}/{raw|raw_rows|sale|two_step|write_path}``. Every run starts on
+    a fresh store (its sales fill one business day), so no run pays for the days of the runs
+    before it.
     """
     runs: dict[str, list[Summary]] = {}
     with tempfile.TemporaryDirectory(prefix="fynlo-bench-") as tmp:
         stores = (Path(tmp) / f"store-{n}" for n in itertools.count())
         for _ in range(rounds):
             for name, threads in (("lone", 1), (WRITERS_NAME, WRITERS)):
-                figures = run_raw(next(stores), threads, count, seconds, warmup)
-                runs.setdefault(f"{name}/raw", []).append(figures)
+                for key, every_row in (("raw", False), ("raw_rows", True)):
+                    figures = run_raw(
+                        next(stores), threads, count, seconds, warmup, every_row=every_row
+                    )
+                    runs.setdefault(f"{name}/{key}", []).append(figures)
                 for mode in MODES:
                     figures = run_edge(next(stores), mode, threads, count, seconds, warmup)
                     runs.setdefault(f"{name}/{mode}", []).append(figures)

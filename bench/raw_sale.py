@@ -1,9 +1,15 @@
-"""The physical reference: a sale written with plain SQL on apsw, nothing else.
+"""The physical references: a sale written with plain SQL on apsw, nothing else.
 
 Same file layout as the edge (the edge's own migrations: same tables and indexes), same pragmas
-(WAL, ``synchronous=NORMAL``, busy timeout, checkpoints in the background), one commit per sale:
-an ``orders`` row, three ``order_lines`` rows and a ``payments`` row, each with its JSON ``data``.
-No documents, no log, no audit, no rules: what is left is the cost of the rows and the commit.
+(WAL, ``synchronous=NORMAL``, busy timeout, checkpoints in the background), one commit per sale.
+
+* ``sell``: an ``orders`` row, three ``order_lines`` rows and a ``payments`` row, each with its
+  JSON ``data`` - the rows a sale is about;
+* ``sell_every_row``: those plus every other row the edge's sale writes by design - the till's
+  ``drawer_entries`` row, two ``audit`` rows and the ``crdt_update`` log row (a body of the same
+  content, hashed as the log hashes it).
+
+No documents and no rules in either: what is left is the cost of the rows and the commit.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import apsw
 
@@ -19,11 +26,20 @@ from edge.store.db import connect, db_path
 from edge.store.projection import encode
 from edge.store.store import create
 from shared.ids import now_ms, uuid7
-from shared.schemas.documents import Order, OrderLine, OrderTotals, Payment
+from shared.schemas.documents import (
+    AuditEntry,
+    DrawerEntry,
+    Order,
+    OrderLine,
+    OrderTotals,
+    Payment,
+)
+from shared.schemas.sync import update_hash
 
 DAY = "2000-01-01"  # one business day for every raw sale, as a café's day would be
 DEVICE = "bench-device"
 CLERK = "bench-clerk"
+SESSION = "bench-till-session"
 # (item id, name, unit price, quantity): the three lines of every raw sale
 LINES = [
     ("latte", "Latte", 340, 1),
@@ -141,7 +157,63 @@ def sell(conn: apsw.Connection) -> None:
         insert_payment(conn, order.id, order.totals.total_minor)
 
 
-def seller(path: Path) -> tuple[Callable[[], None], Callable[[], None]]:
+def sell_every_row(conn: apsw.Connection) -> None:
+    """One sale with every row the edge writes for it, in one transaction."""
+    with immediate(conn):
+        order = insert_order(conn, LINES)
+        payment = insert_payment(conn, order.id, order.totals.total_minor)
+        entry = insert_drawer_entry(conn, payment)
+        created = insert_audit(conn, "order.created", order.id, {"number": order.number})
+        paid = insert_audit(conn, "order.payment_taken", order.id, {"payment_id": payment.id})
+        # What the document update carries: the same entries, as the same JSON texts.
+        body = "".join(encode(v) for v in (order, payment, entry, created, paid)).encode()
+        conn.execute(
+            "INSERT INTO crdt_update (doc_id, hash, body, origin, at_ms) VALUES (?, ?, ?, ?, ?)",
+            (DAY, update_hash(body), body, "local", now_ms()),
+        )
+
+
+def insert_drawer_entry(conn: apsw.Connection, payment: Payment) -> DrawerEntry:
+    entry = DrawerEntry(
+        id=uuid7(),
+        session_id=SESSION,
+        kind="sale",
+        amount_minor=payment.amount_minor,
+        reference=payment.id,
+        by=CLERK,
+        at_ms=payment.taken_at_ms,
+    )
+    conn.execute(
+        "INSERT INTO drawer_entries (id, doc_id, session_id, kind, amount_minor, at_ms, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (entry.id, DAY, SESSION, "sale", entry.amount_minor, entry.at_ms, encode(entry)),
+    )
+    return entry
+
+
+def insert_audit(
+    conn: apsw.Connection, action: str, order_id: str, detail: dict[str, Any]
+) -> AuditEntry:
+    entry = AuditEntry(
+        id=uuid7(),
+        at_ms=now_ms(),
+        actor_id=CLERK,
+        device_id=DEVICE,
+        action=action,
+        entity_type="order",
+        entity_id=order_id,
+        detail=detail,
+    )
+    conn.execute(
+        "INSERT INTO audit (id, doc_id, at_ms, actor_id, device_id, action, entity_type,"
+        " entity_id, approved_by, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+        (entry.id, DAY, entry.at_ms, CLERK, DEVICE, action, "order", order_id, encode(entry)),
+    )
+    return entry
+
+
+def seller(path: Path, every_row: bool = False) -> tuple[Callable[[], None], Callable[[], None]]:
     """A sale function on a fresh connection of this thread, and the cleanup that closes it."""
     conn = open_writer(path)
-    return (lambda: sell(conn)), conn.close
+    sale = sell_every_row if every_row else sell
+    return (lambda: sale(conn)), conn.close

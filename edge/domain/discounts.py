@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from functools import lru_cache
 
 from edge.domain.errors import InvalidInput
 from edge.domain.money import check_minor, parse_percent
@@ -56,6 +57,20 @@ def _minutes(text: str, *, allow_end_of_day: bool = False) -> int:
     return total
 
 
+@lru_cache(maxsize=2048)
+def _clock_minutes(text: str) -> int:
+    """``_minutes`` of a time of day, parsed once (every sale asks for the current minute)."""
+    return _minutes(text)
+
+
+@lru_cache(maxsize=1024)
+def _window_bounds(
+    start: str, end: str, weekdays: tuple[int, ...]
+) -> tuple[int, int, frozenset[int]]:
+    """A window's start and end in minutes and its (checked) weekdays, parsed once."""
+    return _minutes(start), _minutes(end, allow_end_of_day=True), frozenset(weekdays)
+
+
 def _check_weekday(weekday: int) -> int:
     if not isinstance(weekday, int) or isinstance(weekday, bool) or not 0 <= weekday <= 6:
         raise InvalidInput("weekday must be 0 (Monday) to 6 (Sunday)", weekday=repr(weekday))
@@ -65,10 +80,10 @@ def _check_weekday(weekday: int) -> int:
 def window_covers(window: TimeWindow, local_weekday: int, local_hhmm: str) -> bool:
     """Whether ``window`` covers this local weekday and time (see the module docstring)."""
     weekday = _check_weekday(local_weekday)
-    now = _minutes(local_hhmm)
-    start = _minutes(window.start)
-    end = _minutes(window.end, allow_end_of_day=True)
-    days = {_check_weekday(day) for day in window.weekdays}
+    now = _clock_minutes(local_hhmm)
+    # Checked before the cache: True and 1 are equal keys, but only 1 is a weekday.
+    weekdays = tuple(_check_weekday(day) for day in window.weekdays)
+    start, end, days = _window_bounds(window.start, window.end, weekdays)
     if start < end:
         return weekday in days and start <= now < end
     # Crosses midnight (or lasts 24 h when start == end): the part from ``start`` on is today's

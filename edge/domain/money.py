@@ -19,6 +19,7 @@ __all__ = [
     "MAX_RATE_PLACES",
     "Rounding",
     "allocate",
+    "apply_fraction",
     "apply_rate",
     "apply_ratio",
     "check_minor",
@@ -107,6 +108,14 @@ def apply_rate(amount_minor: int, rate: Decimal, mode: Rounding) -> int:
     _check_int(amount_minor, "amount_minor")
     _check_decimal(rate, "rate")
     numerator, denominator = rate.as_integer_ratio()
+    return _round_ratio(amount_minor * numerator, denominator, mode)
+
+
+def apply_fraction(amount_minor: int, numerator: int, denominator: int, mode: Rounding) -> int:
+    """Return ``amount_minor * numerator / denominator`` (exact integers) rounded once."""
+    _check_int(amount_minor, "amount_minor")
+    if denominator == 0:
+        raise InvalidInput("denominator must not be zero")
     return _round_ratio(amount_minor * numerator, denominator, mode)
 
 

@@ -26,6 +26,7 @@ Order of work and where each rounding happens (all with the order's rounding mod
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 import msgspec
 
@@ -33,7 +34,7 @@ from edge.domain.discounts import check_discount
 from edge.domain.errors import InvalidInput
 from edge.domain.money import (
     allocate,
-    apply_rate,
+    apply_fraction,
     apply_ratio,
     check_minor,
     check_rounding,
@@ -205,17 +206,29 @@ def _line_amounts(
 def _line_taxes(
     line: OrderLine, net_minor: int, tax_mode: TaxMode, rounding: Rounding
 ) -> list[tuple[str, int]]:
-    rates = [parse_rate(tax.rate) for tax in line.taxes]
-    if tax_mode == "exclusive":
-        return [
-            (tax.rate_id, apply_rate(net_minor, rate, rounding))
-            for tax, rate in zip(line.taxes, rates, strict=True)
-        ]
-    gross_up = sum_rates([_ONE, *rates])
+    fractions = tax_fractions(tuple(tax.rate for tax in line.taxes), tax_mode)
     return [
-        (tax.rate_id, apply_ratio(net_minor, rate, gross_up, rounding))
-        for tax, rate in zip(line.taxes, rates, strict=True)
+        (tax.rate_id, apply_fraction(net_minor, numerator, denominator, rounding))
+        for tax, (numerator, denominator) in zip(line.taxes, fractions, strict=True)
     ]
+
+
+@lru_cache(maxsize=1024)
+def tax_fractions(rates: tuple[str, ...], tax_mode: TaxMode) -> tuple[tuple[int, int], ...]:
+    """The exact fraction of a line's net each rate takes, as (numerator, denominator).
+
+    Exclusive: the rate itself. Inclusive: rate / (1 + every rate of the line), so the line's
+    price already holds its taxes. Worked out once per set of rates: a café has a handful.
+    """
+    parsed = [parse_rate(rate) for rate in rates]
+    if tax_mode == "exclusive":
+        return tuple(rate.as_integer_ratio() for rate in parsed)
+    up_n, up_d = sum_rates([_ONE, *parsed]).as_integer_ratio()
+    fractions = []
+    for rate in parsed:
+        rate_n, rate_d = rate.as_integer_ratio()
+        fractions.append((rate_n * up_d, rate_d * up_n))
+    return tuple(fractions)
 
 
 def _service_minor(base_minor: int, service_charge_percent: str | None, rounding: Rounding) -> int:

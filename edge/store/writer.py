@@ -112,7 +112,11 @@ class WriteTx:
         self.audited = True
 
     def publish(self, topic: str, payload: Any) -> None:
-        """An event for WebSocket subscribers, sent only after the commit."""
+        """An event for WebSocket subscribers, sent only after the commit.
+
+        ``payload`` may be a Struct: it is encoded when sent, so a sale nobody watches pays
+        nothing for it. Commands replace entities rather than mutate them, so it stays as it was.
+        """
         self.events.append((topic, payload))
 
 

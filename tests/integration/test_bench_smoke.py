@@ -12,7 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import apsw
 import pytest
+
+from bench import raw_sale
+from bench.edge_sale import EdgeSale
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = {"sales", "seconds", "sales_per_s", "p50_ms", "p99_ms"}
@@ -39,7 +43,7 @@ def test_in_process_figures_cover_raw_and_edge_alone_and_under_ten_writers(
     _, report, _ = quick_run
     local = report["in_process"]
     for writers in ("lone", "ten_writers"):
-        for subject in ("raw", "sale", "two_step", "write_path"):
+        for subject in ("raw", "raw_rows", "sale", "two_step", "write_path"):
             figures = local[f"{writers}/{subject}"]
             assert FIGURES | {"commits_per_sale"} <= figures.keys()
             assert figures["sales"] > 0
@@ -62,7 +66,7 @@ def test_http_figures_cover_the_bare_app_and_the_edge_without_errors(
 def test_every_target_is_checked_and_recorded(quick_run: tuple[str, dict[str, Any], Path]) -> None:
     stdout, report, _ = quick_run
     targets = report["targets"]
-    assert len(targets) == 5
+    assert len(targets) == 7
     for target in targets:
         assert {"name", "value", "limit", "unit", "at_most", "met"} <= target.keys()
         assert isinstance(target["met"], bool)
@@ -143,3 +147,36 @@ def test_the_sync_figures_cover_reconnect_ingest_and_sizes(
     assert target["unit"] == "s"
     assert target["limit"] == 2.0
     assert isinstance(target["met"], bool)
+
+
+TABLES = ("orders", "order_lines", "payments", "drawer_entries", "audit", "crdt_update")
+
+
+def _counts(conn: apsw.Connection) -> dict[str, int]:
+    return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+
+def test_the_every_row_reference_writes_the_rows_an_edge_sale_writes(tmp_path: Path) -> None:
+    sale = EdgeSale(tmp_path / "edge")  # opens the till and sells once
+    try:
+        before = _counts(sale.edge.store.read)
+        sale.sell()
+        edge = {t: n - before[t] for t, n in _counts(sale.edge.store.read).items()}
+    finally:
+        sale.close()
+    path, checkpointer = raw_sale.prepare(tmp_path / "raw")
+    try:
+        conn = raw_sale.open_writer(path)
+        raw_sale.sell_every_row(conn)
+        assert _counts(conn) == edge
+        conn.close()
+    finally:
+        checkpointer.stop()
+    assert edge == {
+        "orders": 1,
+        "order_lines": 3,
+        "payments": 1,
+        "drawer_entries": 1,
+        "audit": 2,
+        "crdt_update": 1,
+    }

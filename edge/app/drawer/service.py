@@ -85,7 +85,7 @@ def open_drawer(
             day=day,
             detail={"float_minor": session.float_minor, "drawer_id": session.drawer_id},
         )
-        tx.publish("drawer.opened", msgspec.to_builtins(session))
+        tx.publish("drawer.opened", session)
         return _view(session, edge.day_doc(day), actor, []), True
 
     return command
@@ -196,7 +196,7 @@ def close_drawer(
                 "over_short_minor": closed.over_short_minor,
             },
         )
-        tx.publish("drawer.closed", msgspec.to_builtins(closed))
+        tx.publish("drawer.closed", closed)
         return _view(closed, doc_id, actor, entries)
 
     return command

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import apsw
-import msgspec
 
 from edge.app.context import Edge
 from edge.app.drawer.queries import open_session
@@ -29,5 +28,5 @@ def append_entry(tx: WriteTx, edge: Edge, entry: DrawerEntry) -> str:
     """Append a cash movement to the day document of the day it happens; return that day."""
     day = edge.open_day(tx.conn, tx.at_ms, edge.settings(tx.conn))
     tx.put(edge.day_doc(day), "drawer_entries", entry)
-    tx.publish(f"drawer.{entry.kind}", msgspec.to_builtins(entry))
+    tx.publish(f"drawer.{entry.kind}", entry)
     return day

@@ -84,8 +84,11 @@ def list_orders(
 
 def next_number(conn: apsw.Connection, business_day: str) -> int:
     """The next human order number of a business day (#1 for its first order)."""
+    # ORDER BY ... LIMIT 1 seeks the end of the (business_day, number) index; max() with a
+    # WHERE scans every order of the day, a cost that grew with each sale of a busy day.
     row = conn.execute(
-        "SELECT coalesce(max(number), 0) FROM orders WHERE business_day = ?", (business_day,)
+        "SELECT number FROM orders WHERE business_day = ? ORDER BY number DESC LIMIT 1",
+        (business_day,),
     ).fetchone()
     return int(row[0]) + 1 if row else 1
 

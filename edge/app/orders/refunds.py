@@ -84,7 +84,7 @@ def refund_payment(
                 approved_by=approver_id,
                 detail={"number": order.number, **detail},
             )
-            tx.publish("order.refunded", msgspec.to_builtins(order))
+            tx.publish("order.refunded", order)
         else:
             order = ticket.record(
                 tx,

@@ -160,5 +160,5 @@ def record(
         approved_by=approved_by,
         detail={"number": order.number, **(detail or {})},
     )
-    tx.publish(f"order.{event}", msgspec.to_builtins(order))
+    tx.publish(f"order.{event}", order)
     return order
