@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from edge.domain.errors import InvalidInput
 from shared.schemas.documents import Rounding
+from shared.schemas.fields import MAX_MINOR
 
 __all__ = [
     "MAX_MINOR",
@@ -31,9 +32,6 @@ __all__ = [
     "sum_rates",
 ]
 
-# Far below 2**53: CRDT documents carry numbers as JS doubles, and sums of a day's orders must
-# stay exact there too.
-MAX_MINOR = 10**12
 
 # Decimal places accepted in catalog strings; bounds the size of every exact ratio we build and
 # refuses texts like "1e-999999999" that would make huge integers.

@@ -10,10 +10,10 @@ import msgspec
 
 from edge.domain.errors import Conflict, InvalidInput, NotFound
 from shared.schemas.documents import Payment, Refund
+from shared.schemas.fields import MAX_MINOR
 
 # Far above any real till (ten billion in major units) yet well inside 2**53, so an amount stays
 # exact through JSON clients that read numbers as doubles.
-MAX_MINOR = 10**12
 
 
 class TenderResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 import pycrdt
@@ -28,49 +28,26 @@ from cloud.relay.routes.owner import Principal, _own_org, _own_store, current_ow
 from shared.problems import ApiError
 from shared.schemas.documents import (
     Item,
-    Rounding,
     StoreSettings,
-    TaxMode,
     catalog_doc,
     settings_doc,
 )
+from shared.schemas.edits import StoreSettingsPatch
+from shared.schemas.fields import Code, Name, Price, Uuid
 from shared.schemas.sync import DocHead
 
 T = TypeVar("T")
-MAX_MINOR = 10**12  # as the edge bounds amounts
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-Uuid = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN, description="a UUID")]
-Minor = Annotated[int, msgspec.Meta(ge=0, le=MAX_MINOR)]
-Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. GBP")]
-TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["Europe/London"])]
-HHMM = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}:[0-9]{2}$", description="HH:MM")]
-DecimalText = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 
 class ItemPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The item fields to change; fields left out keep their value (and their last writer)."""
 
     name: Name | UnsetType = UNSET
-    price_minor: Minor | UnsetType = UNSET
+    price_minor: Price | UnsetType = UNSET
     category_id: Uuid | UnsetType = UNSET
     archived: bool | UnsetType = UNSET
     sku: Code | UnsetType | None = UNSET
     barcode: Code | UnsetType | None = UNSET
-
-
-class SettingsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The store settings to change; fields left out keep their value."""
-
-    name: Name | UnsetType = UNSET
-    currency: Currency | UnsetType = UNSET
-    timezone: TimeZone | UnsetType = UNSET
-    business_day_cutoff: HHMM | UnsetType = UNSET
-    tax_mode: TaxMode | UnsetType = UNSET
-    rounding: Rounding | UnsetType = UNSET
-    service_charge_percent: DecimalText | UnsetType | None = UNSET
 
 
 def documents_of(request: Request[Any, Any, Any]) -> Documents:
@@ -145,7 +122,7 @@ async def patch_store_settings(
     request: Request[Any, Any, Any],
     owner: NamedDependency[Principal],
     store_id: FromPath[str],
-    data: JSONBody[SettingsPatch],
+    data: JSONBody[StoreSettingsPatch],
 ) -> StoreSettings:
     """Change only the given settings of a store; its appliance receives them by sync."""
     await _own_store(request, owner, store_id)

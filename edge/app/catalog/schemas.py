@@ -12,19 +12,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from edge.domain.money import MAX_MINOR
 from shared.schemas.documents import Category, Discount, Item, ModifierGroup, TaxRate
+from shared.schemas.fields import HHMM, Code, DecimalText, Minor, Name, Uuid
 
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-
-Uuid = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN, description="a UUID")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-DecimalText = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-# Bounds keep huge numbers out of documents (pycrdt); check_minor names the rule in the service.
-Minor = Annotated[int, msgspec.Meta(ge=-MAX_MINOR, le=MAX_MINOR)]
 Ids = Annotated[list[Uuid], msgspec.Meta(max_length=200)]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-HHMM = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}:[0-9]{2}$", description="HH:MM")]
 Weekday = Annotated[int, msgspec.Meta(ge=0, le=6, description="0 = Monday")]
 
 

@@ -8,8 +8,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from edge.app.auth.routes import Pin
-from edge.app.catalog.schemas import Name, Uuid
 from shared.schemas.documents import Employee, Role
+from shared.schemas.fields import Name, Uuid
 
 Email = Annotated[
     str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=200, description="e-mail")
