@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import apsw
@@ -29,50 +27,9 @@ from edge.store.store import Store, create
 from edge.store.writer import WriteTx
 from shared.ids import uuid7
 from shared.schemas import documents as d
+from tests.support.store import DAY, audit, new_order, order_at
 
-DAY = "store/s1/day/2026-11-26"
 CATALOG = "org/o1/catalog"
-_numbers = itertools.count(1)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    create(tmp_path)
-    with Store(tmp_path) as s:
-        yield s
-
-
-def _audit(tx: WriteTx, action: str = "test") -> None:
-    tx.audit(
-        DAY,
-        d.AuditEntry(
-            id=uuid7(),
-            at_ms=tx.at_ms,
-            actor_id="e1",
-            device_id="t1",
-            action=action,
-            entity_type="order",
-        ),
-    )
-
-
-def _order(at_ms: int, number: int | None = None) -> d.Order:
-    return d.Order(
-        id=uuid7(),
-        number=number or next(_numbers),
-        business_day="2026-11-26",
-        device_id="t1",
-        opened_by="e1",
-        opened_at_ms=at_ms,
-        updated_at_ms=at_ms,
-    )
-
-
-def new_order(tx: WriteTx) -> d.Order:
-    order = _order(tx.at_ms)
-    tx.put(DAY, "orders", order)
-    _audit(tx)
-    return order
 
 
 def _rows(store: Store, sql: str) -> list[tuple[object, ...]]:
@@ -125,8 +82,8 @@ def test_a_failure_while_applying_rolls_back_and_reloads_the_document(store: Sto
     def clash(tx: WriteTx) -> None:
         # Same business day and number as ``first``: the projection's unique index refuses it
         # after the document has already taken the entry.
-        tx.put(DAY, "orders", _order(tx.at_ms, number=first.number))
-        _audit(tx)
+        tx.put(DAY, "orders", order_at(tx.at_ms, number=first.number))
+        audit(tx)
 
     with pytest.raises(apsw.ConstraintError):
         store.writer.call(clash)
@@ -139,7 +96,7 @@ def test_a_failure_while_applying_rolls_back_and_reloads_the_document(store: Sto
 
 def test_a_write_without_an_audit_entry_is_refused(store: Store) -> None:
     def unaudited(tx: WriteTx) -> None:
-        tx.put(DAY, "orders", _order(tx.at_ms))
+        tx.put(DAY, "orders", order_at(tx.at_ms))
 
     with pytest.raises(RuntimeError, match="audit"):
         store.writer.call(unaudited)
@@ -182,11 +139,11 @@ def test_per_field_patch_keeps_the_other_fields(store: Store) -> None:
 
     def create_item(tx: WriteTx) -> None:
         tx.put(CATALOG, "items", item)
-        _audit(tx)
+        audit(tx)
 
     def rename(tx: WriteTx) -> None:
         tx.patch(CATALOG, "items", item.id, {"name": "Caffè latte"})
-        _audit(tx)
+        audit(tx)
 
     store.writer.call(create_item)
     store.writer.call(rename)
@@ -199,7 +156,7 @@ def test_concurrent_field_edits_from_two_replicas_both_survive(store: Store) -> 
 
     def create_item(tx: WriteTx) -> None:
         tx.put(CATALOG, "items", item)
-        _audit(tx)
+        audit(tx)
 
     store.writer.call(create_item)
     # A second replica (the relay, say) starts from our state and changes the price.
@@ -209,7 +166,7 @@ def test_concurrent_field_edits_from_two_replicas_both_survive(store: Store) -> 
 
     def rename(tx: WriteTx) -> None:
         tx.patch(CATALOG, "items", item.id, {"name": "Caffè latte"})
-        _audit(tx)
+        audit(tx)
 
     store.writer.call(rename)
     assert store.writer.call(lambda tx: tx.apply_remote(CATALOG, remote_update)) is True
@@ -224,7 +181,7 @@ def test_a_remote_update_projects_the_entries_it_brings(store: Store) -> None:
     # Another appliance's day: an order and its audit entry arrive as one update.
     other = pycrdt.Doc()
     at_ms = 1_795_000_000_000
-    order = _order(at_ms)
+    order = order_at(at_ms)
     entry = d.AuditEntry(
         id=uuid7(),
         at_ms=at_ms,

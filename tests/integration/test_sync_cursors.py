@@ -2,57 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
-from pathlib import Path
-
 import pycrdt
-import pytest
 
 from edge.store.compaction import compact_once
 from edge.store.db import connect
 from edge.store.documents import document_sizes, load_doc
-from edge.store.store import Store, create
-from edge.store.writer import WriteTx
+from edge.store.store import Store
 from edge.sync import cursors
-from shared.ids import uuid7
-from shared.schemas import documents as d
 from shared.schemas.sync import PushAck, update_hash
-
-DAY = "store/s1/day/2026-11-26"
-_numbers = itertools.count(1)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    create(tmp_path)
-    with Store(tmp_path) as s:
-        yield s
-
-
-def _sale(tx: WriteTx) -> None:
-    order = d.Order(
-        id=uuid7(),
-        number=next(_numbers),
-        business_day="2026-11-26",
-        device_id="t",
-        opened_by="e",
-        opened_at_ms=tx.at_ms,
-        updated_at_ms=tx.at_ms,
-    )
-    tx.put(DAY, "orders", order)
-    tx.audit(
-        DAY,
-        d.AuditEntry(
-            id=uuid7(),
-            at_ms=tx.at_ms,
-            actor_id="e",
-            device_id="t",
-            action="order.created",
-            entity_type="order",
-            entity_id=order.id,
-        ),
-    )
+from tests.support.store import DAY, new_order
 
 
 def _ack(accepted: int, head: int) -> PushAck:
@@ -65,7 +23,7 @@ def _pull_cursor(store: Store) -> int:
 
 def test_pending_pages_through_local_updates_after_the_cursor(store: Store) -> None:
     for _ in range(5):
-        store.writer.call(_sale)
+        store.writer.call(new_order)
     updates, upto = cursors.pending(store.read, DAY, 0, 3)
     assert len(updates) == 3
     assert all(u.hash == update_hash(u.body) for u in updates)
@@ -79,7 +37,7 @@ def test_pending_pages_through_local_updates_after_the_cursor(store: Store) -> N
 
 def test_after_compaction_the_snapshot_carries_what_was_not_pushed(store: Store) -> None:
     for _ in range(6):
-        store.writer.call(_sale)
+        store.writer.call(new_order)
     assert compact_once(connect(store.path, writer=False), store.writer, threshold=5) == 1
     updates, upto = cursors.pending(store.read, DAY, 0, 100)
     assert len(updates) == 1  # the snapshot alone holds all six sales
@@ -103,7 +61,7 @@ def test_remote_updates_are_never_pushed_back(store: Store) -> None:
 
 def test_an_enrolled_appliance_folds_only_what_the_relay_acknowledged(store: Store) -> None:
     for _ in range(8):
-        store.writer.call(_sale)
+        store.writer.call(new_order)
     store.writer.call(
         lambda tx: tx.conn.execute("INSERT INTO meta (key, value) VALUES ('relay_url', 'x')")
     )
@@ -138,7 +96,7 @@ def test_a_push_that_only_adds_our_own_updates_moves_the_pull_cursor_past_them(
 
 def test_document_sizes_count_the_snapshot_and_the_log_after_it(store: Store) -> None:
     for _ in range(6):
-        store.writer.call(_sale)
+        store.writer.call(new_order)
     log = store.read.execute("SELECT sum(length(body)) FROM crdt_update").fetchone()[0]
     assert document_sizes(store.read) == {DAY: log}
     compact_once(connect(store.path, writer=False), store.writer, threshold=5)
