@@ -3,8 +3,9 @@
 A busy store pushes hundreds of updates a day into its day document; kept as a log they make every
 fresh replica replay them one by one and the relay's storage grow. Every ``interval_s`` the
 compactor asks storage for the documents holding at least ``min_updates`` rows older than
-``min_age_s`` and folds those rows. Young rows stay in the log: an appliance that is a few minutes
-behind then pulls a small tail rather than the whole snapshot.
+``min_age_s`` and folds those rows; a short log is folded too once it has been left alone a
+day. Young rows stay in the log: an appliance that is a few minutes behind then pulls a small
+tail rather than the whole snapshot.
 
 Safe to kill at any point: the merge is built from a read, and the swap is one transaction that
 gives up when another compaction (another relay process on the same PostgreSQL) swapped first.
@@ -25,6 +26,9 @@ from shared.tasks import cancel_and_wait
 
 log = logging.getLogger("fynlo.relay.compaction")
 BATCH = 32  # documents per pass: one pass never holds the storage for long
+# A log that stays short (a quiet day, a settings document) is folded once nobody has written to it
+# for this long, so unfolded rows never pile up over months for every pass to scan again.
+SETTLED_MS = 24 * 60 * 60 * 1000
 
 
 @dataclass
@@ -68,8 +72,12 @@ class Compactor:
     async def run_once(self) -> int:
         """One pass over the documents worth compacting now; how many were compacted."""
         self.stats.passes += 1
-        before_ms = self._clock() - self._min_age_ms
+        now = self._clock()
+        before_ms = now - self._min_age_ms
         doc_ids = await self._storage.long_logs(self._min_updates, before_ms, BATCH)
+        if len(doc_ids) < BATCH:
+            settled = await self._storage.long_logs(1, now - SETTLED_MS, BATCH)
+            doc_ids += [d for d in settled if d not in doc_ids][: BATCH - len(doc_ids)]
         done = 0
         for doc_id in doc_ids:
             started = time.perf_counter()

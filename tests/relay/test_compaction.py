@@ -8,7 +8,7 @@ import secrets
 import pycrdt
 import pytest
 
-from cloud.relay.compaction import Compactor
+from cloud.relay.compaction import SETTLED_MS, Compactor
 from cloud.relay.storage.base import Storage
 from shared.schemas.documents import DOC_BUDGET_BYTES
 from shared.schemas.sync import Update, update_hash
@@ -44,6 +44,19 @@ async def test_a_pass_folds_the_settled_rows_of_long_logs_only(storage: Storage)
     assert_same_state(replay([pulled]), author)
     assert len((await storage.pull(OTHER, 0, 100)).updates) == 2
     assert await runs.run_once() == 0  # the tail is still young, two rows anyway
+
+
+async def test_a_short_log_left_alone_for_a_day_is_folded_too(storage: Storage) -> None:
+    clock, author, quiet = Clock(), Author(), Author()
+    await storage.append(DOC, quiet.write(2), at_ms=0)  # below min_updates: a quiet day
+    await storage.append(OTHER, author.write(1), at_ms=SETTLED_MS)  # written a day later
+    clock.now_ms = SETTLED_MS + 1
+    runs = compactor(storage, clock)
+    assert await runs.run_once() == 1
+    folded = await storage.pull(DOC, 0, 100)
+    assert folded.snapshot is not None and folded.updates == []
+    assert_same_state(replay([folded]), quiet)
+    assert (await storage.pull(OTHER, 0, 100)).snapshot is None  # still young, and short
 
 
 async def test_a_document_above_the_budget_is_reported(
