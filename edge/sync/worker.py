@@ -176,9 +176,12 @@ class SyncWorker:
             if not in_scope(head.doc_id, self._org_id, self._store_id):
                 continue  # the relay should never list it; never apply it if it does
             cursor = marks[head.doc_id].pull_cursor if head.doc_id in marks else 0
+            # A replica that holds the document says what it holds: if the relay compacted the
+            # log below our cursor, it sends the part of its snapshot we lack, not all of it.
+            state = await self._state_vector(head.doc_id) if cursor > 0 else None
             while cursor < head.head:
                 request = PullRequest(
-                    docs=[PullDoc(doc_id=head.doc_id, cursor=cursor)],
+                    docs=[PullDoc(doc_id=head.doc_id, cursor=cursor, state_vector=state)],
                     limit=min(PULL_PAGE, MAX_BATCH_UPDATES),
                 )
                 answer = await self._client.pull(request)
@@ -189,8 +192,17 @@ class SyncWorker:
                 if page.cursor <= cursor and not page.more:
                     break  # nothing moved: the relay has no more for us now
                 cursor = page.cursor
+                state = None  # the pages after the first follow the snapshot: plain log
                 if not page.more:
                     break
+
+    async def _state_vector(self, doc_id: str) -> bytes:
+        """The live document's state vector, read on the writer's thread (it owns the docs)."""
+        docs = self._store.writer.docs
+        state: bytes = await self._store.writer.run(
+            lambda tx: docs.get(tx.conn, doc_id).get_state()
+        )
+        return state
 
 
 async def _first_of(events: list[asyncio.Event], timeout_s: float) -> None:

@@ -39,6 +39,7 @@ MAX_UPDATE_BYTES = 8 << 20
 MAX_BATCH_UPDATES = 1000  # per push or pull page
 MAX_BODY_BYTES = 16 << 20  # a whole request, inflated
 HASH_BYTES = 16
+MAX_STATE_VECTOR_BYTES = 64 << 10  # a client id and a clock per writer: thousands of writers
 
 DocId = Annotated[
     str, msgspec.Meta(min_length=5, max_length=200, pattern=r"^[a-z]+(/[0-9a-zA-Z._-]+)+$")
@@ -81,6 +82,9 @@ class PushResponse(msgspec.Struct, frozen=True, kw_only=True):
 class PullDoc(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     doc_id: DocId
     cursor: Seq = 0  # highest relay seq already applied; 0 = nothing yet
+    # What the device holds (Yjs state vector): a compacted snapshot it must get is then sent as
+    # only the part it lacks, not whole.
+    state_vector: Annotated[bytes, msgspec.Meta(max_length=MAX_STATE_VECTOR_BYTES)] | None = None
 
 
 class PullRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -10,20 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-
 from tests.relay.support import RelayServer
 from tests.support.server import MANAGER_PIN, pair_tablet
-from tests.support.sync import OWNER, Org, enroll, rows, synced, wait_for
-
-
-def owner_client(relay: RelayServer) -> httpx.Client:
-    response = httpx.post(f"{relay.url}/api/v1/auth/login", json=OWNER)
-    assert response.status_code == 200, response.text
-    token = response.json()["access_token"]
-    return httpx.Client(
-        base_url=relay.url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0
-    )
+from tests.support.sync import Org, enroll, owner_client, rows, synced, wait_for
 
 
 def test_owner_and_offline_store_edits_of_one_item_both_survive(

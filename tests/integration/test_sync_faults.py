@@ -28,7 +28,16 @@ from tests.relay.support import RelayServer
 from tests.support.drawer import open_till
 from tests.support.proxy import Proxy
 from tests.support.server import OWNER_PIN, EdgeServer, Tablet, cli, pair_tablet
-from tests.support.sync import FAST_SYNC, Org, doc_content, rows, state_vector, synced, wait_for
+from tests.support.sync import (
+    FAST_SYNC,
+    Org,
+    doc_content,
+    owner_client,
+    rows,
+    state_vector,
+    synced,
+    wait_for,
+)
 
 SALES = 20
 
@@ -60,6 +69,7 @@ class Shop:
 
     relay: RelayServer
     proxy: Proxy
+    org_id: str
     edge: EdgeServer
     owner: Tablet
     item_id: str
@@ -152,7 +162,7 @@ def open_shop(tmp_path: Path, relay_env: dict[str, str] | None = None) -> Iterat
             owner.login(OWNER_PIN)
             open_till(owner)
             item = owner.get("/api/v1/catalog/items", params={"q": "Croissant"}).json()[0]
-            shop = Shop(relay, proxy, edge, owner, item["id"], [])
+            shop = Shop(relay, proxy, org.id, edge, owner, item["id"], [])
             wait_for(lambda: synced(owner), "the demo menu and staff to reach the relay")
             yield shop
         finally:
@@ -289,3 +299,30 @@ def _log_after(relay: RelayServer, offset: int) -> str:
     with relay.log.open("rb") as log:
         log.seek(offset)
         return log.read().decode(errors="replace")
+
+
+def test_a_store_behind_a_compacted_log_pulls_only_what_it_lacks(tmp_path: Path) -> None:
+    with open_shop(tmp_path, COMPACTING) as shop:
+        catalog = f"org/{shop.org_id}/catalog"
+        shop.sell(1)
+        shop.converge()
+        shop.proxy.cut()  # offline while the owner reprices and the relay compacts the catalog
+        with owner_client(shop.relay) as owner:
+            url = f"/api/v1/orgs/{shop.org_id}/catalog/items/{shop.item_id}"
+            assert owner.patch(url, json={"price_minor": 333}).status_code == 200
+        head = shop.relay.storage(lambda storage: storage.heads([catalog]))[0].head
+        folded = f"compacted {catalog} up to seq {head} "  # the owner's edit included
+        wait_for(lambda: folded in _log_after(shop.relay, 0), "the catalog's compaction")
+        shop.proxy.heal()
+        shop.sync_now()
+        item = f"/api/v1/catalog/items/{shop.item_id}"
+        wait_for(lambda: shop.owner.get(item).json()["price_minor"] == 333, "the new price")
+        received = rows(
+            shop.edge,
+            "SELECT length(body) FROM crdt_update WHERE doc_id = ? AND origin = 'remote'",
+            catalog,
+        )
+        snapshot = relay_doc(shop.relay, catalog).get_update()
+        # The whole menu was compacted into one snapshot; the store got only the new price.
+        assert received and max(size for (size,) in received) * 10 < len(snapshot)
+        shop.converge()  # and every replica still ends equal

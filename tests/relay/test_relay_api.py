@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import msgspec
+import pycrdt
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -32,9 +33,11 @@ from shared.schemas.sync import (
     MAX_BODY_BYTES,
     PullDoc,
     PullRequest,
+    PullResponse,
     PushDoc,
     PushRequest,
     Update,
+    decode,
     encode,
     update_hash,
 )
@@ -299,6 +302,32 @@ def test_push_then_pull_round_trips_real_updates(world: World) -> None:
     assert (page.cursor, page.more, len(page.updates)) == (2, True, 2)
     rest = world.a1.pull({doc_id: page.cursor}, limit=2).docs[0]
     assert (rest.cursor, rest.more, [u.body for u in rest.updates]) == (3, False, updates[2:])
+
+
+def test_a_snapshot_is_pulled_as_only_what_the_device_lacks(world: World) -> None:
+    doc_id = f"store/{world.store_a1}/day/2025-03-05"
+    long_text = "x" * 4000  # the bulk of the document, already held by the device
+    source, updates = edits({"order-1": long_text, "order-2": 1250, "order-3": "late"})
+    world.a1.push({doc_id: updates})
+    assert world.relay.storage(lambda storage: storage.compact(doc_id, at_ms=1))
+    device = pycrdt.Doc()  # a replica holding the first two updates, cursor 1 (behind)
+    for body in updates[:2]:
+        device.apply_update(body)
+
+    def pull(state_vector: bytes | None) -> bytes:
+        request = PullRequest(docs=[PullDoc(doc_id=doc_id, cursor=1, state_vector=state_vector)])
+        response = world.a1.send("pull", request)
+        assert response.status_code == 200, response.text
+        page = decode(response.content, PullResponse).docs[0]
+        assert page.cursor == 3 and page.updates == [] and page.snapshot is not None
+        return page.snapshot
+
+    whole, missing = pull(None), pull(device.get_state())
+    assert len(missing) < len(updates[2]) + 100 < len(whole)
+    device.apply_update(missing)
+    assert content(device) == content(source)
+    bad = PullRequest(docs=[PullDoc(doc_id=doc_id, cursor=1, state_vector=b"\xff\xff\xff")])
+    assert_problem(world.a1.send("pull", bad), 422, "invalid-state-vector")
 
 
 def test_a_repeated_push_changes_nothing(world: World) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pycrdt
 
 from edge.store.collections import doc_collections
@@ -25,6 +26,16 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def owner_client(relay: RelayServer) -> httpx.Client:
+    """An HTTP client of the relay's owner API, logged in as ``OWNER``."""
+    response = httpx.post(f"{relay.url}/api/v1/auth/login", json=OWNER)
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    return httpx.Client(
+        base_url=relay.url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0
+    )
 
 
 class Org:

@@ -100,3 +100,15 @@ def prefix_bounds(prefix: str) -> tuple[str, str | None]:
     if not prefix:
         return "", None
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def missing_from(snapshot: bytes, state_vector: bytes) -> bytes:
+    """The part of ``snapshot`` a replica at ``state_vector`` lacks (with the whole delete set).
+
+    pycrdt diffs the raw update without a live ``Doc``. A malformed state vector raises
+    ValueError.
+    """
+    try:
+        return pycrdt.get_update(snapshot, state_vector)
+    except Exception as exc:  # pycrdt raises its Rust errors as plain exceptions
+        raise ValueError(f"not a state vector: {exc}") from exc
