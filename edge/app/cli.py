@@ -121,7 +121,7 @@ def _set_up(config: EdgeConfig) -> bool:
     def enrolled() -> None:
         server.should_exit = True  # uvicorn finishes the answer, then returns from run()
 
-    app = create_setup_app(config.data_dir, enrolled)
+    app = create_setup_app(config.data_dir, config.pairing_code_ttl_s, enrolled)
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=config.host, port=config.port, log_level="warning", access_log=False
@@ -149,22 +149,13 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def _pairing_code(args: argparse.Namespace) -> int:
-    from edge.app.auth.service import create_pairing_code
+    from edge.app.auth.service import issue_pairing_code_offline
 
-    path = db_path(args.data)
-    if not path.exists():
+    if not db_path(args.data).exists():
         print(f"fynlo-edge: no store in {args.data}", file=sys.stderr)
         return 2
     config = EdgeConfig.load(args.data)
-    conn = connect(path, writer=True)
-    try:
-        # Only a local, never-replicated table is written here, so this is safe beside a running
-        # server (SQLite serialises the two writers; the server owns all documents).
-        with conn:
-            code = create_pairing_code(conn, now_ms(), config.pairing_code_ttl_s)
-    finally:
-        conn.close()
-    print(code.code)
+    print(issue_pairing_code_offline(args.data, now_ms(), config.pairing_code_ttl_s).code)
     return 0
 
 

@@ -76,7 +76,8 @@ def test_enrolling_from_the_setup_page_starts_the_store_on_the_same_address(
     assert answer["store_id"] == enrolled_id
     assert any(enrolled_id in line for line in answer["lines"])
     wait_for(lambda: store_id(blank) == enrolled_id, "the store to serve on the same address")
-    owner = pair_tablet(blank)
+    # The first tablet pairs with the code the page showed: no command line needed.
+    owner = pair_tablet(blank, code=answer["pairing_code"])
     owner.login(OWNER_PIN)
     wait_for(lambda: synced(owner), "the new store to sync with the relay")
     again = httpx.post(f"{blank.url}{ENROLL}", json=body, timeout=30)

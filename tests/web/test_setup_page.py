@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from edge.store.db import db_path
@@ -36,5 +37,8 @@ def test_a_technician_enrolls_the_appliance_from_its_setup_page(
     status = page.get_by_role("status")
     expect(status).to_contain_text(store_id)
     expect(status).to_contain_text(READY, timeout=30_000)
+    code = page.locator("#pairing_code").inner_text()
+    paired = httpx.post(f"{blank.url}/api/v1/devices/pair", json={"code": code, "name": "till"})
+    assert paired.status_code == 201, paired.text  # the code on the page pairs the first tablet
     expect(page.get_by_role("alert")).to_be_empty()
     assert db_path(blank.data_dir).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import apsw
 import jwt
@@ -13,6 +14,7 @@ from edge.app.auth.principal import Actor
 from edge.app.auth.tokens import TokenPair, issue_tokens
 from edge.app.context import Edge
 from edge.app.security import new_pairing_code, pin_tag
+from edge.store.db import connect, db_path
 from edge.store.writer import WriteTx
 from shared.credentials import decode_jwt, new_token, token_digest, verify_secret
 from shared.ids import uuid7
@@ -40,6 +42,20 @@ def create_pairing_code(conn: apsw.Connection, now_ms: int, ttl_s: int) -> Pairi
         (token_digest(code), expires),
     )
     return PairingCode(code=code, expires_at_ms=expires)
+
+
+def issue_pairing_code_offline(data_dir: Path, now_ms: int, ttl_s: int) -> PairingCode:
+    """A pairing code written from outside the server (the CLI, the setup page).
+
+    Only a local, never-replicated table is written, so this is safe beside a running server
+    (SQLite serialises the two writers; the server owns all documents).
+    """
+    conn = connect(db_path(data_dir), writer=True)
+    try:
+        with conn:
+            return create_pairing_code(conn, now_ms, ttl_s)
+    finally:
+        conn.close()
 
 
 async def pair_device(edge: Edge, code: str, name: str) -> PairedDevice:

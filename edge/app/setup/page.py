@@ -38,6 +38,8 @@ store. The appliance then downloads the menu and staff and starts selling.</p>
 <div id="result" role="status" hidden>
   <h2>Enrolled</h2>
   <ul id="lines"></ul>
+  <p>Pair the first tablet with this code (valid <span id="minutes"></span> minutes):
+    <strong id="pairing_code"></strong></p>
   <p id="state">Starting the store&hellip;</p>
 </div>
 <script>
@@ -71,6 +73,10 @@ form.addEventListener("submit", async (event) => {
       item.textContent = line;
       list.appendChild(item);
     }
+    document.getElementById("pairing_code").textContent = answer.pairing_code;
+    // The appliance's clock, not this tablet's, decides: show how long, not until when.
+    const minutes = Math.max(1, Math.round(answer.pairing_code_valid_s / 60));
+    document.getElementById("minutes").textContent = minutes;
     document.getElementById("result").hidden = false;
     waitForStore(answer.store_id);
   } catch (failure) {
@@ -84,7 +90,7 @@ async function waitForStore(storeId) {
     try {
       const health = await (await fetch("/health", {cache: "no-store"})).json();
       if (health.store_id === storeId) {
-        state.textContent = "Ready: the store is serving. Pair the tablets with a pairing code.";
+        state.textContent = "Ready: the store is serving. Pair the first tablet with the code.";
         return;
       }
     } catch (restarting) { /* the store is taking over this address: ask again */ }

@@ -24,12 +24,14 @@ from litestar.background_tasks import BackgroundTask
 from litestar.params import JSONBody
 from litestar.response import Redirect
 
+from edge.app.auth.service import issue_pairing_code_offline
 from edge.app.bodies import StrictRequest
 from edge.app.enrollment import enroll_appliance
 from edge.app.setup.page import SETUP_PAGE
 from edge.store.db import db_path
 from edge.store.errors import StoreError
 from edge.sync.errors import RelayRefused, SyncError
+from shared.ids import now_ms
 from shared.problems import ApiError, base_handlers
 
 log = logging.getLogger("fynlo.edge.setup")
@@ -45,9 +47,14 @@ class SetupRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class SetupDone(msgspec.Struct, kw_only=True):
     store_id: str
     lines: list[str]  # what the CLI would print: the device, and the owner's first PIN
+    # The first tablet's way in: the technician at this page may have no command line.
+    pairing_code: str
+    pairing_code_valid_s: int
 
 
-def create_setup_app(data_dir: Path, on_enrolled: Callable[[], None]) -> Litestar:
+def create_setup_app(
+    data_dir: Path, pairing_code_ttl_s: int, on_enrolled: Callable[[], None]
+) -> Litestar:
     """The setup app for ``data_dir``; ``on_enrolled`` runs once the store exists."""
     busy = asyncio.Lock()  # one enrollment at a time: a double click must not enroll twice
 
@@ -85,12 +92,23 @@ def create_setup_app(data_dir: Path, on_enrolled: Callable[[], None]) -> Litesta
                 detail = f"The relay refused the enrollment: {exc.detail}"
                 raise ApiError(422, "enrollment-refused", detail) from exc
             except SyncError as exc:
-                raise ApiError(502, "relay-unreachable", str(exc)) from exc
+                detail = (
+                    f"The appliance cannot reach the relay at {data.relay_url}: check the"
+                    f" address and its internet connection. ({exc})"
+                )
+                raise ApiError(502, "relay-unreachable", detail) from exc
             except StoreError as exc:
                 raise ApiError(409, "already-set-up", str(exc)) from exc
+        code = issue_pairing_code_offline(data_dir, now_ms(), pairing_code_ttl_s)
         log.info("enrolled as store %s; starting to serve it", enrollment.store_id)
+        done = SetupDone(
+            store_id=enrollment.store_id,
+            lines=lines,
+            pairing_code=code.code,
+            pairing_code_valid_s=pairing_code_ttl_s,
+        )
         return Response(
-            SetupDone(store_id=enrollment.store_id, lines=lines),
+            done,
             status_code=201,
             background=BackgroundTask(_later, on_enrolled),
         )
