@@ -176,6 +176,8 @@ class SyncWorker:
             if not in_scope(head.doc_id, self._org_id, self._store_id):
                 continue  # the relay should never list it; never apply it if it does
             cursor = marks[head.doc_id].pull_cursor if head.doc_id in marks else 0
+            if cursor >= head.head:
+                continue  # nothing new: no request, and no trip through the writer
             # A replica that holds the document says what it holds: if the relay compacted the
             # log below our cursor, it sends the part of its snapshot we lack, not all of it.
             state = await self._state_vector(head.doc_id) if cursor > 0 else None
