@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import tempfile
 from pathlib import Path
+
+import apsw
 
 from edge.app.bootstrap import open_edge, seed
 from edge.app.config import EdgeConfig
@@ -11,8 +16,15 @@ from edge.app.relay_link import exchange_code, remember, sync_worker
 from edge.store.db import db_path
 from edge.store.store import create
 from edge.sync.client import Enrollment
+from edge.sync.errors import SyncError
 from edge.sync.worker import SyncWorker
 from shared.credentials import load_or_create_key
+
+STAGING_PREFIX = ".enrolling-"
+
+
+class EnrollmentIncomplete(SyncError):
+    """The relay took the code, but the new store could not be set up: nothing was kept."""
 
 
 def enroll_appliance(
@@ -21,13 +33,32 @@ def enroll_appliance(
     """Enroll; for an empty data directory also create the store the code names and fetch the
     org's menu and staff from the relay before seeding what is missing.
 
-    Returns the enrollment and printable lines (the device, the owner's first PIN).
+    The new store is built in a staging directory and moved in only once complete, so a failure
+    (or a kill) part-way leaves no store behind. Returns the enrollment and printable lines (the
+    device, the owner's first PIN).
     """
     enrollment = exchange_code(url, code, name)
     lines = [f"enrolled as device {enrollment.device_id} of store {enrollment.store_id}"]
     if db_path(data_dir).exists():
         remember(data_dir, url, enrollment)  # refuses another org's or store's data
         return enrollment, lines
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for stale in data_dir.glob(f"{STAGING_PREFIX}*"):  # left by an enrollment that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    with tempfile.TemporaryDirectory(dir=data_dir, prefix=STAGING_PREFIX) as tmp:
+        staging = Path(tmp)
+        try:
+            lines += _build_store(staging, url, enrollment, demo)
+        except SyncError as exc:
+            raise EnrollmentIncomplete(
+                f"the code was accepted, but the org's menu and staff could not be fetched"
+                f" ({exc}); nothing was kept: ask the owner for a new code"
+            ) from exc
+        _move_in(staging, data_dir)
+    return enrollment, lines
+
+
+def _build_store(data_dir: Path, url: str, enrollment: Enrollment, demo: bool) -> list[str]:
     create(data_dir)
     load_or_create_key(data_dir)
     edge = open_edge(EdgeConfig.load(data_dir), identity=(enrollment.org_id, enrollment.store_id))
@@ -37,10 +68,26 @@ def enroll_appliance(
         assert worker is not None
         # Pull first: a store joining an org must keep its menu, staff and PIN pepper.
         asyncio.run(_pull_once(worker))
-        lines += seed(edge, demo=demo)
+        return seed(edge, demo=demo)
     finally:
         edge.store.stop()
-    return enrollment, lines
+
+
+def _move_in(staging: Path, data_dir: Path) -> None:
+    """Keys first, the store file last: its presence is what makes the directory hold a store."""
+    keys = data_dir / "keys"
+    keys.mkdir(exist_ok=True)
+    for key in (staging / "keys").iterdir():
+        os.replace(key, keys / key.name)
+    store = db_path(staging)
+    # One self-contained file to move: leaving WAL mode checkpoints and removes the -wal and
+    # -shm files (the server turns WAL mode back on when it opens the store).
+    conn = apsw.Connection(str(store))
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE").fetchall()
+    finally:
+        conn.close()
+    os.replace(store, db_path(data_dir))
 
 
 async def _pull_once(worker: SyncWorker) -> None:

@@ -185,3 +185,20 @@ def test_two_new_stores_set_up_at_once_share_the_orgs_pin_pepper(
     finally:
         for server in servers:
             server.stop()
+
+
+def test_an_enrollment_cut_short_after_the_code_leaves_no_store(tmp_path: Path) -> None:
+    # The relay takes the code, then refuses the pull of the org's data (one request allowed):
+    # the half-made store must not stay, or the directory would hold a store with no staff.
+    tight = {"FYNLO_RELAY_SYNC_RATE_PER_S": "0.001", "FYNLO_RELAY_SYNC_BURST": "1"}
+    with RelayServer(tmp_path / "relay", env=tight) as relay:
+        _, code = Org(relay).store()
+        data = tmp_path / "a"
+        result = cli(
+            "enroll", "--data", str(data), "--relay", relay.url, "--code", code, check=False
+        )
+    assert result.returncode == 2
+    assert "ask the owner for a new code" in result.stderr
+    assert not db_path(data).exists()
+    assert sorted(p.name for p in data.iterdir()) in ([], ["keys"])
+    assert not (data / "keys" / "relay.token").exists()

@@ -26,7 +26,7 @@ from litestar.response import Redirect
 
 from edge.app.auth.service import issue_pairing_code_offline
 from edge.app.bodies import StrictRequest
-from edge.app.enrollment import enroll_appliance
+from edge.app.enrollment import EnrollmentIncomplete, enroll_appliance
 from edge.app.setup.page import SETUP_PAGE
 from edge.store.db import db_path
 from edge.store.errors import StoreError
@@ -91,6 +91,8 @@ def create_setup_app(
             except RelayRefused as exc:
                 detail = f"The relay refused the enrollment: {exc.detail}"
                 raise ApiError(422, "enrollment-refused", detail) from exc
+            except EnrollmentIncomplete as exc:
+                raise ApiError(502, "enrollment-incomplete", f"{exc}.") from exc
             except SyncError as exc:
                 detail = (
                     f"The appliance cannot reach the relay at {data.relay_url}: check the"
