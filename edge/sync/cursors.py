@@ -114,3 +114,16 @@ def record_error(conn: apsw.Connection, doc_ids: list[str], error: str, at_ms: i
         " ON CONFLICT (doc_id) DO UPDATE SET last_error = ?2, last_error_ms = ?3",
         [(doc_id, error[:500], at_ms) for doc_id in doc_ids],
     )
+
+
+def start_over(conn: apsw.Connection, doc_ids: list[str], heads: dict[str, int]) -> None:
+    """Sync these documents again from the start: the relay holds less than it acknowledged.
+
+    A relay restored from a backup has forgotten updates it once took, and numbers new ones with
+    seqs this appliance thinks it has seen. Pushing everything again (the relay drops what it
+    still has, by hash) and pulling from 0 (the log drops what we have) heals it.
+    """
+    conn.executemany(
+        "UPDATE sync_state SET pushed_seq = 0, pull_cursor = 0, relay_head = ? WHERE doc_id = ?",
+        [(heads.get(doc_id, 0), doc_id) for doc_id in doc_ids],
+    )

@@ -171,7 +171,9 @@ class SyncWorker:
 
     async def _pull_all(self) -> None:
         listing = await self._client.docs()
-        marks = cursors.cursors(self._store.read)
+        marks = await self._check_relay_memory(
+            cursors.cursors(self._store.read), {h.doc_id: h.head for h in listing.docs}
+        )
         for head in listing.docs:
             if not in_scope(head.doc_id, self._org_id, self._store_id):
                 continue  # the relay should never list it; never apply it if it does
@@ -197,6 +199,27 @@ class SyncWorker:
                 state = None  # the pages after the first follow the snapshot: plain log
                 if not page.more:
                     break
+
+    async def _check_relay_memory(
+        self, marks: dict[str, cursors.DocCursor], heads: dict[str, int]
+    ) -> dict[str, cursors.DocCursor]:
+        """Start over on documents whose head on the relay went backwards; the cursors after."""
+        lost = [
+            doc_id
+            for doc_id, mark in marks.items()
+            if heads.get(doc_id, 0) < mark.relay_head
+            and in_scope(doc_id, self._org_id, self._store_id)
+        ]
+        if not lost:
+            return marks
+        log.warning(
+            "the relay holds less than it acknowledged of %d document(s) (restored from a"
+            " backup?): pushing and pulling them again from the start",
+            len(lost),
+        )
+        await self._store.writer.run(lambda tx: cursors.start_over(tx.conn, lost, heads))
+        self._wake.set()  # the pushes come in the next round, at once
+        return cursors.cursors(self._store.read)
 
     async def _state_vector(self, doc_id: str) -> bytes:
         """The live document's state vector, read on the writer's thread (it owns the docs)."""

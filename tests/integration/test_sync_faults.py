@@ -326,3 +326,21 @@ def test_a_store_behind_a_compacted_log_pulls_only_what_it_lacks(tmp_path: Path)
         # The whole menu was compacted into one snapshot; the store got only the new price.
         assert received and max(size for (size,) in received) * 10 < len(snapshot)
         shop.converge()  # and every replica still ends equal
+
+
+def test_a_relay_restored_from_a_backup_gets_back_what_it_lost(shop: Shop) -> None:
+    shop.sell(SALES // 2)
+    shop.converge()
+    relay_db = shop.relay.data_dir / "relay.db"
+    shop.relay.stop()  # a clean stop: the whole file is the backup
+    backup = relay_db.read_bytes()
+    shop.relay.start()
+    shop.sell(SALES // 2)
+    shop.converge()
+    shop.relay.stop()
+    for leftover in relay_db.parent.glob("relay.db-*"):
+        leftover.unlink()
+    relay_db.write_bytes(backup)  # last night's backup comes back
+    shop.relay.start()
+    assert len(shop.relay_orders()) == SALES // 2, "the restore lost the later sales"
+    shop.converge()  # the appliance notices and gives them back
