@@ -149,7 +149,15 @@ CREATE TABLE sync_state (
 );
 """
 
-MIGRATIONS: list[str] = [_V1, _V2]
+_V3 = """
+-- order numbers are for people, not a key: an appliance restored from a backup numbers its first
+-- sales again from where the backup stopped, and the sales the backup missed come back from the
+-- relay with the same numbers. A unique index would refuse them and stop replication for good.
+DROP INDEX orders_day_number;
+CREATE INDEX orders_day_number ON orders (business_day, number);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 
 # Tables derived from documents: emptied and refilled by a rebuild.
 PROJECTION_TABLES = (

@@ -48,6 +48,12 @@ class Store:
         conn = connect(self.path, writer=True)
         try:
             migrate(conn)
+            # A new Yjs client id per document on every start. A file restored from a backup
+            # would otherwise go on writing under ids whose later clocks the relay already holds
+            # with other content, and Yjs would drop one side as "already seen": a lost sale.
+            # Within a run the ids stay pinned (reloads, compaction).
+            with conn:
+                conn.execute("DELETE FROM crdt_client")
         finally:
             conn.close()
         self.writer.start()

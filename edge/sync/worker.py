@@ -122,7 +122,10 @@ class SyncWorker:
             self._changed.clear()
             try:
                 await self.run_once()
-            except SyncError as exc:
+            except Exception as exc:  # replication must outlive any one bad round
+                if not isinstance(exc, SyncError):
+                    # A bug or a bad update, not the network: keep its trace, keep the worker.
+                    log.exception("sync round failed unexpectedly")
                 await self._failed(exc)
                 # Backing off: a busy till's sales must not turn into one retry each against a
                 # relay that is down or overloaded; only "sync now" or a hint cuts the wait short.
@@ -136,14 +139,15 @@ class SyncWorker:
             self._summary.rounds += 1
             await _first_of(wake_on, delay)
 
-    async def _failed(self, exc: SyncError) -> None:
+    async def _failed(self, exc: Exception) -> None:
         self._summary.failures += 1
-        self._summary.last_error = str(exc)
+        self._summary.last_error = str(exc) if isinstance(exc, SyncError) else repr(exc)
         self._summary.last_error_ms = self._store.clock()
-        log.warning("sync failed (%d in a row): %s", self._summary.failures, exc)
+        error = self._summary.last_error
+        log.warning("sync failed (%d in a row): %s", self._summary.failures, error)
         doc_ids = document_ids(self._store.read)
         await self._store.writer.run(
-            lambda tx: cursors.record_error(tx.conn, doc_ids, str(exc), tx.at_ms)
+            lambda tx: cursors.record_error(tx.conn, doc_ids, error, tx.at_ms)
         )
 
     async def _push_all(self) -> None:

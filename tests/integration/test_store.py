@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import apsw
+import msgspec
 import pycrdt
 import pytest
 
@@ -77,13 +78,20 @@ def test_a_refused_command_writes_nothing(store: Store) -> None:
 
 
 def test_a_failure_while_applying_rolls_back_and_reloads_the_document(store: Store) -> None:
-    first = store.writer.call(new_order)
+    line = d.OrderLine(id=uuid7(), item_id="i1", name="Latte", unit_price_minor=340, quantity=1)
+
+    def with_line(tx: WriteTx) -> d.Order:
+        order = msgspec.structs.replace(order_at(tx.at_ms), lines=[line])
+        tx.put(DAY, "orders", order)
+        audit(tx)
+        return order
+
+    first = store.writer.call(with_line)
 
     def clash(tx: WriteTx) -> None:
-        # Same business day and number as ``first``: the projection's unique index refuses it
-        # after the document has already taken the entry.
-        tx.put(DAY, "orders", order_at(tx.at_ms, number=first.number))
-        audit(tx)
+        # Another order holding ``first``'s line id: the order_lines key refuses it after the
+        # document has already taken the entry.
+        with_line(tx)
 
     with pytest.raises(apsw.ConstraintError):
         store.writer.call(clash)
@@ -247,16 +255,21 @@ def test_a_stale_snapshot_swap_is_refused(store: Store) -> None:
     assert not store.writer.call(lambda tx: swap_snapshot(tx, DAY, replaces, upto_seq, body))
 
 
-def test_documents_reload_with_their_pinned_client_id(tmp_path: Path) -> None:
+def test_client_ids_stay_pinned_within_a_run_and_change_on_each_start(tmp_path: Path) -> None:
     create(tmp_path)
     with Store(tmp_path) as first:
         first.writer.call(new_order)
         client_id = pinned_client_id(first.read, DAY)
+        first.writer.docs.evict(DAY)  # reloaded from the log, as after a compaction
+        first.writer.call(new_order)
+        reloaded = first.writer.call(lambda tx: first.writer.docs.get(tx.conn, DAY))
+        assert reloaded.client_id == client_id
     assert 0 < client_id < 2**53
-    with Store(tmp_path) as second:
+    with Store(tmp_path) as second:  # as a file restored from a backup would start
         second.writer.call(new_order)
         doc = second.writer.call(lambda tx: second.writer.docs.get(tx.conn, DAY))
-        assert doc.client_id == client_id
+        assert doc.client_id != client_id
+        assert len(doc.get("orders", type=pycrdt.Map)) == 3
     assert document_ids(connect(tmp_path / "edge.db", writer=False)) == [DAY]
 
 

@@ -8,6 +8,7 @@ the appliance's (content of every collection and state vector).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -344,3 +345,26 @@ def test_a_relay_restored_from_a_backup_gets_back_what_it_lost(shop: Shop) -> No
     shop.relay.start()
     assert len(shop.relay_orders()) == SALES // 2, "the restore lost the later sales"
     shop.converge()  # the appliance notices and gives them back
+
+
+def test_an_appliance_restored_from_a_backup_sells_offline_and_loses_nothing(
+    shop: Shop, tmp_path: Path
+) -> None:
+    shop.sell(SALES // 2)
+    shop.converge()
+    shop.edge.stop()
+    backup = tmp_path / "backup"
+    shutil.copytree(shop.edge.data_dir, backup)  # last night's copy of the appliance
+    shop.edge.start()
+    shop.owner.login(OWNER_PIN)
+    shop.sell(SALES // 2)  # these reach the relay, then the appliance's card dies
+    shop.converge()
+    shop.edge.stop()
+    shutil.rmtree(shop.edge.data_dir)
+    shutil.copytree(backup, shop.edge.data_dir)
+    shop.proxy.cut()  # and it comes back with no internet
+    shop.edge.start()
+    shop.owner.login(OWNER_PIN)
+    shop.sell(3)  # sales made before it has heard of the ones the backup missed
+    shop.proxy.heal()
+    shop.converge()  # every sale once on the relay and here, all replicas equal

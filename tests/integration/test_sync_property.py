@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,12 @@ class Link(httpx.AsyncBaseTransport):
         self.inner = inner
         self.down = False
         self.lose_nth: int | None = None  # 1-based, counted from when it was set
+        self.explode: Exception | None = None  # raised once, as a bug would be
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.explode is not None:
+            exc, self.explode = self.explode, None
+            raise exc
         if self.down:
             raise httpx.ConnectError("link down", request=request)
         response = await self.inner.handle_async_request(request)
@@ -266,3 +271,33 @@ def pycrdt_json(entity: pycrdt.Map, name: str) -> Any:
 def test_replicas_converge_after_any_interleaving(steps: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(scenario(Path(tmp), steps))
+
+
+def test_the_sync_worker_outlives_an_unexpected_error(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        relay, app = await open_relay(tmp_path / "relay")
+        replica = await open_replica(relay, app, tmp_path / "edge0", 0)
+        worker = replica.worker
+        try:
+            await worker.start()
+            replica.link.explode = RuntimeError("a bug, not the network")
+            await replica.sell()  # the commit wakes the worker: its round hits the bug
+            await until(lambda: worker.summary.failures >= 1)
+            assert "a bug, not the network" in (worker.summary.last_error or "")
+            worker.sync_now()  # the next round goes through
+            await until(lambda: cursors.pending_counts(replica.store.read) == {})
+            assert worker.summary.running and worker.summary.failures == 0
+        finally:
+            await worker.stop()
+            replica.store.stop()
+            await relay.storage.stop()
+
+    asyncio.run(scenario())
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    """Poll ``condition`` on the event loop the worker runs on."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
