@@ -33,6 +33,17 @@ from tests.support.store import DAY, audit, new_order, order_at
 CATALOG = "org/o1/catalog"
 
 
+def assert_rebuild_reproduces(store: Store) -> None:
+    """Rebuilding every projection from the document log gives the same tables back."""
+    before = projection_dump(store.read)
+    conn = connect(store.path, writer=True)
+    try:
+        rebuild(conn)
+        assert projection_dump(conn) == before
+    finally:
+        conn.close()
+
+
 def _rows(store: Store, sql: str) -> list[tuple[object, ...]]:
     return store.read.execute(sql).fetchall()
 
@@ -206,25 +217,13 @@ def test_a_remote_update_projects_the_entries_it_brings(store: Store) -> None:
     assert _rows(store, f"SELECT number FROM orders WHERE id = '{order.id}'") == [(order.number,)]
     assert _rows(store, f"SELECT action FROM audit WHERE id = '{entry.id}'") == [("order.created",)]
     # Rebuilding from the log gives the same tables: the remote entries are in the log too.
-    before = projection_dump(store.read)
-    conn = connect(store.path, writer=True)
-    try:
-        rebuild(conn)
-        assert projection_dump(conn) == before
-    finally:
-        conn.close()
+    assert_rebuild_reproduces(store)
 
 
 def test_rebuild_reproduces_identical_projections(store: Store) -> None:
     for _ in range(30):
         store.writer.call(new_order)
-    before = projection_dump(store.read)
-    conn = connect(store.path, writer=True)
-    try:
-        rebuild(conn)
-        assert projection_dump(conn) == before
-    finally:
-        conn.close()
+    assert_rebuild_reproduces(store)
 
 
 def test_compaction_folds_the_log_into_a_snapshot_without_losing_entries(store: Store) -> None:
