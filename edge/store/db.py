@@ -28,6 +28,10 @@ def connect(path: Path, *, writer: bool) -> apsw.Connection:
     if writer:
         # An automatic checkpoint on the sale path costs 13-18 ms: checkpoints run elsewhere.
         conn.execute("PRAGMA wal_autocheckpoint=0")
+        # A batch's commands each run in a SAVEPOINT, whose journal keeps a copy of every page the
+        # command changes; past 64 KiB SQLite spills it to a temporary file (a write to disk per
+        # page). The copies of one batch fit in memory.
+        conn.execute("PRAGMA temp_store=MEMORY")
     return conn
 
 

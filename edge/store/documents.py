@@ -23,41 +23,57 @@ from shared.schemas.sync import update_hash
 _CLIENT_ID_LIMIT = 1 << 53
 
 
+class LiveDoc:
+    """A document held in memory: the pycrdt Doc, its root maps and the updates it emits."""
+
+    def __init__(self, doc: pycrdt.Doc) -> None:
+        self.doc = doc
+        self.captured: list[bytes] = []
+        self._roots: dict[str, pycrdt.Map] = {}
+        self._subscription = doc.observe(lambda event: self.captured.append(event.update))
+
+    def root(self, name: str) -> pycrdt.Map:
+        """A root map, looked up once: ``Doc.get`` costs more than the write it precedes."""
+        found = self._roots.get(name)
+        if found is None:
+            found = self._roots[name] = self.doc.get(name, type=pycrdt.Map)
+        return found
+
+
 class DocumentStore:
     """Live documents, loaded on demand and evicted least-recently-used."""
 
     def __init__(self, max_live: int = 32) -> None:
-        self._docs: OrderedDict[str, pycrdt.Doc] = OrderedDict()
-        self._captured: dict[str, list[bytes]] = {}
-        self._subs: dict[str, pycrdt.Subscription] = {}
+        self._live: OrderedDict[str, LiveDoc] = OrderedDict()
         self._max_live = max_live
 
     def get(self, conn: apsw.Connection, doc_id: str) -> pycrdt.Doc:
         """The live document, loaded from the log through ``conn`` when not in memory."""
-        doc = self._docs.get(doc_id)
-        if doc is None:
-            doc = self._load(conn, doc_id)
-            self._docs[doc_id] = doc
-            self._trim()
+        return self._get(conn, doc_id).doc
+
+    def _get(self, conn: apsw.Connection, doc_id: str) -> LiveDoc:
+        live = self._live.get(doc_id)
+        if live is None:
+            live = self._live[doc_id] = LiveDoc(_load(conn, doc_id))
+            while len(self._live) > self._max_live:
+                self._live.popitem(last=False)
         else:
-            self._docs.move_to_end(doc_id)
-        return doc
+            self._live.move_to_end(doc_id)
+        return live
 
     def evict(self, doc_id: str) -> None:
         """Forget the live copy; the next ``get`` reloads it from the log."""
-        self._docs.pop(doc_id, None)
-        self._captured.pop(doc_id, None)
-        self._subs.pop(doc_id, None)
+        self._live.pop(doc_id, None)
 
     def change(
-        self, conn: apsw.Connection, doc_id: str, edit: Callable[[pycrdt.Doc], None], at_ms: int
+        self, conn: apsw.Connection, doc_id: str, edit: Callable[[LiveDoc], None], at_ms: int
     ) -> bytes | None:
         """Run ``edit`` in one document transaction and append its update to the log."""
-        doc = self.get(conn, doc_id)
-        captured = self._captured[doc_id]
+        live = self._get(conn, doc_id)
+        captured = live.captured
         captured.clear()
-        with doc.transaction(origin="local"):
-            edit(doc)
+        with live.doc.transaction(origin="local"):
+            edit(live)
         if not captured:
             return None  # the edit wrote nothing new
         body = captured[0] if len(captured) == 1 else pycrdt.merge_updates(*captured)
@@ -69,37 +85,29 @@ class DocumentStore:
         self, conn: apsw.Connection, doc_id: str, body: bytes, at_ms: int
     ) -> set[tuple[Collection, str]] | None:
         """Apply an update from elsewhere; the entries it touched, or None when already logged."""
-        doc = self.get(conn, doc_id)  # before logging: a fresh load would replay this update
+        live = self._get(conn, doc_id)  # before logging: a fresh load would replay this update
         if not append_update(conn, doc_id, body, "remote", at_ms):
             return None
         touched: set[tuple[Collection, str]] = set()
         subscriptions = []
         for coll in doc_collections(doc_id):
-            root = doc.get(coll.name, type=pycrdt.Map)
+            root = live.root(coll.name)
             subscriptions.append((root, root.observe_deep(_collector(coll, touched))))
         try:
-            doc.apply_update(body)
+            live.doc.apply_update(body)
         finally:
             for root, subscription in subscriptions:
                 root.unobserve(subscription)
-        self._captured[doc_id].clear()
+        live.captured.clear()
         return touched
 
-    def _load(self, conn: apsw.Connection, doc_id: str) -> pycrdt.Doc:
-        # Whichever thread leads the writer's batch edits the document (one at a time).
-        doc = pycrdt.Doc(client_id=pinned_client_id(conn, doc_id), allow_multithreading=True)
-        for body in stored_updates(conn, doc_id):
-            doc.apply_update(body)
-        captured: list[bytes] = []
-        self._captured[doc_id] = captured
-        self._subs[doc_id] = doc.observe(lambda event: captured.append(event.update))
-        return doc
 
-    def _trim(self) -> None:
-        while len(self._docs) > self._max_live:
-            doc_id, _ = self._docs.popitem(last=False)
-            self._captured.pop(doc_id, None)
-            self._subs.pop(doc_id, None)
+def _load(conn: apsw.Connection, doc_id: str) -> pycrdt.Doc:
+    # Whichever thread leads the writer's batch edits the document (one at a time).
+    doc = pycrdt.Doc(client_id=pinned_client_id(conn, doc_id), allow_multithreading=True)
+    for body in stored_updates(conn, doc_id):
+        doc.apply_update(body)
+    return doc
 
 
 def _collector(

@@ -2,10 +2,11 @@
 
 Every sale reads the store settings and the catalog rows it prices from; they change rarely,
 and only through the writer. Memoised values are shared between commands: treat them as frozen
-(use ``msgspec.structs.replace``). The memo keeps what the writer's commands read, per collection,
-and the writer forgets a collection the moment one of its own intents (or a remote update) touches
-it, and everything when a command or a commit fails. Only the writer's connection has a memo:
-readers on other threads always query.
+(use ``msgspec.structs.replace``). The memo keeps what the writer's commands read, per collection
+(or per tuple of collections, for a value worked out from several), and the writer forgets a
+collection, and every tuple naming it, the moment one of its own intents (or a remote update)
+touches it, and everything when a command or a commit fails. Only the writer's connection has a
+memo: readers on other threads always query.
 """
 
 from __future__ import annotations
@@ -17,30 +18,40 @@ from typing import Any, TypeVar
 import apsw
 
 T = TypeVar("T")
+Source = str | tuple[str, ...]  # the collection a value was read from, or all of them
 
 
 class Memo:
-    """Values computed from projections, grouped by the collection they were read from."""
+    """Values computed from projections, grouped by the collection(s) they were read from."""
 
     def __init__(self) -> None:
-        self._values: dict[str, dict[Hashable, Any]] = {}
+        self._values: dict[Source, dict[Hashable, Any]] = {}
+        self._dependents: dict[str, set[Source]] = {}  # collection -> tuples naming it
 
-    def get(self, collection: str, key: Hashable, compute: Callable[[], T]) -> T:
-        """The memoised value for ``key`` read from ``collection``, computing it once."""
-        bucket = self._values.setdefault(collection, {})
+    def get(self, source: Source, key: Hashable, compute: Callable[[], T]) -> T:
+        """The memoised value for ``key`` read from ``source``, computing it once."""
+        bucket = self._values.get(source)
+        if bucket is None:
+            bucket = self._values[source] = {}
+            if isinstance(source, tuple):
+                for name in source:
+                    self._dependents.setdefault(name, set()).add(source)
         if key not in bucket:
             bucket[key] = compute()
         value: T = bucket[key]
         return value
 
-    def has(self, collection: str, key: Hashable) -> bool:
-        return key in self._values.get(collection, {})
+    def has(self, source: Source, key: Hashable) -> bool:
+        return key in self._values.get(source, {})
 
     def forget(self, collection: str) -> None:
         self._values.pop(collection, None)
+        for source in self._dependents.pop(collection, ()):
+            self._values.pop(source, None)
 
     def clear(self) -> None:
         self._values.clear()
+        self._dependents.clear()
 
 
 _MEMOS: weakref.WeakKeyDictionary[apsw.Connection, Memo] = weakref.WeakKeyDictionary()
@@ -58,7 +69,7 @@ def memo_of(conn: apsw.Connection) -> Memo | None:
     return _MEMOS.get(conn)
 
 
-def memoised(conn: apsw.Connection, collection: str, key: Hashable, compute: Callable[[], T]) -> T:
+def memoised(conn: apsw.Connection, source: Source, key: Hashable, compute: Callable[[], T]) -> T:
     """``compute()`` memoised when ``conn`` is the writer's connection, else computed fresh."""
     memo = memo_of(conn)
-    return compute() if memo is None else memo.get(collection, key, compute)
+    return compute() if memo is None else memo.get(source, key, compute)

@@ -30,7 +30,7 @@ import pycrdt
 from edge.store import projection
 from edge.store.collections import Collection, collection
 from edge.store.db import connect
-from edge.store.documents import DocumentStore
+from edge.store.documents import DocumentStore, LiveDoc
 from edge.store.errors import WriterStopped
 from edge.store.memo import Memo, attach
 from shared.schemas.documents import AuditEntry
@@ -46,7 +46,15 @@ class _Intent:
     key: str
     fields: dict[str, Any]  # per-field or flat writes: name -> JSON-able value
     whole: msgspec.Struct | None = None  # encoded entities are written whole
-    text: str = ""  # the encoded form of ``whole``, computed once for document and projection
+    _text: str = ""
+
+    @property
+    def text(self) -> str:
+        """The encoded form of ``whole``, worked out once for document and projection, and only
+        if needed: a command that rewrites an entity writes only its last value."""
+        if not self._text:
+            self._text = projection.encode(self.whole)
+        return self._text
 
 
 @dataclass
@@ -88,8 +96,7 @@ class WriteTx:
         coll = collection(coll_name)
         key = value.id  # type: ignore[attr-defined]
         if coll.mode == "encoded":
-            text = projection.encode(value)
-            self.intents.append(_Intent(doc_id, coll, key, {}, whole=value, text=text))
+            self.intents.append(_Intent(doc_id, coll, key, {}, whole=value))
         else:
             self.intents.append(_Intent(doc_id, coll, key, msgspec.to_builtins(value)))
 
@@ -241,12 +248,18 @@ class Writer:
     ) -> None:
         outcomes: list[tuple[Future[Any], bool, Any, list[tuple[str, Any]]]] = []
         touched: set[str] = set()
+        # A command shares its transaction with others only in a batch: alone, it needs no
+        # SAVEPOINT (whose journal copies every page the command touches) - a refusal rolls the
+        # whole transaction back instead.
+        shared = len(batch) > 1
         try:
             conn.execute("BEGIN IMMEDIATE")
             for command, future in batch:
-                ok, value, events = self._run_one(conn, command, touched)
+                ok, value, events = self._run_one(conn, command, touched, shared)
                 outcomes.append((future, ok, value, events))
-            conn.execute("COMMIT")
+            if not conn.getautocommit():
+                conn.execute("COMMIT")
+                self.batches += 1
         except BaseException as exc:
             # The commit itself failed (disk full, I/O error): nothing of the batch is durable.
             if not conn.getautocommit():
@@ -258,7 +271,6 @@ class Writer:
                 if not future.done():
                     future.set_exception(exc)
             return
-        self.batches += 1
         self.commands += len(batch)
         self._last_batch_at = time.monotonic()
         events: list[tuple[str, Any]] = []
@@ -274,20 +286,34 @@ class Writer:
             self._on_commit(events)
 
     def _run_one(
-        self, conn: apsw.Connection, command: Callable[[WriteTx], Any], touched: set[str]
+        self,
+        conn: apsw.Connection,
+        command: Callable[[WriteTx], Any],
+        touched: set[str],
+        shared: bool,
     ) -> tuple[bool, Any, list[tuple[str, Any]]]:
+        """Run one command of the open transaction; a refusal leaves no trace of it.
+
+        ``shared``: other commands of the batch share the transaction, so the command runs in a
+        SAVEPOINT; alone, a refusal rolls the transaction back.
+        """
         tx = WriteTx(conn, self._clock(), applier=self._apply, remote_applier=self._apply_remote)
-        conn.execute("SAVEPOINT command")
+        if shared:
+            conn.execute("SAVEPOINT command")
         try:
             result = command(tx)
             if tx.intents and not tx.audited:
                 raise RuntimeError("a command wrote without an audit entry")
             tx.applied_docs.update({i.doc_id for i in tx.intents})  # before: a failure reloads them
             self._apply(tx, True)
-            conn.execute("RELEASE command")
+            if shared:
+                conn.execute("RELEASE command")
         except Exception as exc:
-            conn.execute("ROLLBACK TO command")
-            conn.execute("RELEASE command")
+            if shared:
+                conn.execute("ROLLBACK TO command")
+                conn.execute("RELEASE command")
+            else:
+                conn.execute("ROLLBACK")
             if tx.applied_docs:
                 # Documents may hold part of this command's edits: reload them from the log.
                 for doc_id in tx.applied_docs:
@@ -324,7 +350,7 @@ class Writer:
         for intent in to_doc:
             by_doc.setdefault(intent.doc_id, []).append(intent)
         for doc_id, intents in by_doc.items():
-            self.docs.change(tx.conn, doc_id, lambda doc, i=intents: _write(doc, i), tx.at_ms)
+            self.docs.change(tx.conn, doc_id, lambda live, i=intents: _write(live, i), tx.at_ms)
         for intent in {(i.doc_id, i.coll.name, i.key): i for i in tx.intents}.values():
             if intent.whole is not None:
                 # A single-writer entity is exactly what we just wrote: no need to read it back.
@@ -346,9 +372,9 @@ def _last_whole(intents: list[_Intent]) -> list[_Intent]:
     ]
 
 
-def _write(doc: pycrdt.Doc, intents: list[_Intent]) -> None:
+def _write(live: LiveDoc, intents: list[_Intent]) -> None:
     for intent in intents:
-        root = doc.get(intent.coll.name, type=pycrdt.Map)
+        root = live.root(intent.coll.name)
         if intent.whole is not None:
             root[intent.key] = intent.text
         elif intent.coll.mode == "flat":

@@ -304,6 +304,36 @@ def test_a_modifier_group_keeps_option_ids_across_edits(manager: Tablet) -> None
     assert patched["max_select"] == 2 and patched["name"] == "Syrup"
 
 
+def test_the_next_order_is_priced_from_the_catalog_as_just_edited(manager: Tablet) -> None:
+    rate = manager.post(f"{API}/tax-rates", json={"name": "Bun tax", "rate": "0.1"}).json()
+    syrup = manager.post(
+        f"{API}/modifier-groups",
+        json={"name": "Glaze", "options": [{"name": "Honey", "price_delta_minor": 20}]},
+    ).json()
+    bun = new_item(manager, "Memo bun", tax_rate_ids=[rate["id"]], modifier_group_ids=[syrup["id"]])
+    honey = syrup["options"][0]["id"]
+
+    def ring() -> dict[str, Any]:
+        lines = [{"item_id": bun["id"], "quantity": 2, "option_ids": [honey]}]
+        response = manager.post("/api/v1/orders", json={"lines": lines})
+        assert response.status_code == 201, response.text
+        line: dict[str, Any] = response.json()["lines"][0]
+        return line
+
+    first = ring()
+    assert ring()["unit_price_minor"] == first["unit_price_minor"] == 320
+    # Each edit reaches the very next order: nothing priced before it is reused.
+    assert manager.patch(f"{API}/items/{bun['id']}", json={"price_minor": 350}).status_code == 200
+    assert ring()["unit_price_minor"] == 370
+    options = [{"id": honey, "name": "Honey", "price_delta_minor": 45}]
+    glazed = manager.patch(f"{API}/modifier-groups/{syrup['id']}", json={"options": options})
+    assert glazed.status_code == 200
+    assert ring()["unit_price_minor"] == 395
+    assert manager.patch(f"{API}/tax-rates/{rate['id']}", json={"rate": "0.2"}).status_code == 200
+    assert [t["rate"] for t in ring()["taxes"]] == ["0.2"]
+    assert first["taxes"][0]["rate"] == "0.1" and first["id"] != ring()["id"]
+
+
 def test_an_item_with_variants_groups_and_its_own_tax(manager: Tablet) -> None:
     size = one(manager, "modifier-groups", "Size")["id"]
     zero = one(manager, "tax-rates", "VAT 0%")["id"]

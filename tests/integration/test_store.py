@@ -147,10 +147,25 @@ def test_one_refusal_in_a_shared_commit_spares_the_others(store: Store) -> None:
         new_order(tx)
         raise Conflict("no")
 
-    futures = [store.writer.submit(refuse if i % 2 else new_order) for i in range(20)]
-    outcomes = [f.exception() is None for f in futures]
+    # The pump thread is held inside one command while the twenty queue up behind it, so they
+    # run as one batch in one transaction, each in its own SAVEPOINT.
+    started, release = threading.Event(), threading.Event()
+
+    def hold(tx: WriteTx) -> bool:
+        started.set()
+        return release.wait(10)
+
+    held = store.writer.submit(hold, lead=False)
+    assert started.wait(10)
+    before = store.writer.batches
+    futures = [store.writer.submit(refuse if i % 2 else new_order, lead=False) for i in range(20)]
+    release.set()
+    outcomes = [f.exception(timeout=10) is None for f in futures]
+    assert held.result() is True
+    assert store.writer.batches - before == 2  # the held command's commit, then one shared
     assert outcomes == [i % 2 == 0 for i in range(20)]
     assert _rows(store, "SELECT count(*) FROM orders") == [(10,)]
+    assert _rows(store, "SELECT count(*) FROM audit") == [(10,)]
 
 
 def test_per_field_patch_keeps_the_other_fields(store: Store) -> None:

@@ -18,6 +18,7 @@ from edge.domain.errors import Conflict, InvalidInput
 from edge.domain.order import settle
 from edge.domain.pricing import price_line
 from edge.domain.totals import compute_totals
+from edge.store.memo import memoised
 from edge.store.writer import WriteTx
 from shared.ids import uuid7
 from shared.schemas.documents import (
@@ -28,33 +29,53 @@ from shared.schemas.documents import (
     StoreSettings,
 )
 
+# A priced line depends on these collections only: the writer's memo drops its priced lines when
+# one of them changes.
+PRICED_FROM = ("items", "modifier_groups", "categories", "tax_rates")
+
 
 def price_lines(conn: apsw.Connection, inputs: list[LineInput], order_id: str) -> list[OrderLine]:
-    """Price each requested line from the catalog as it is now (a snapshot on the order)."""
+    """Price each requested line from the catalog as it is now (a snapshot on the order).
+
+    The writer prices a given choice (item, variant, options, quantity) once until the catalog
+    changes: a café sells the same few lines all day.
+    """
     _check_line_ids(conn, inputs, order_id)
-    catalog = queries.catalog_for(conn, (line.item_id for line in inputs))
+    loaded: list[queries.Catalog] = []  # read on the first line the memo has not priced
+
+    def price(position: int, line: LineInput) -> OrderLine:
+        if not loaded:
+            loaded.append(queries.catalog_for(conn, (line.item_id for line in inputs)))
+        return _price(loaded[0], position, line)
+
     priced: list[OrderLine] = []
     for position, line in enumerate(inputs):
-        item = catalog.items.get(line.item_id)
-        if item is None:
-            raise InvalidInput(
-                f"line {position + 1}: there is no item {line.item_id!r} on the menu",
-                item_id=line.item_id,
-            )
+        choice = (line.item_id, line.variant_id, tuple(line.option_ids), line.quantity)
+        template = memoised(conn, PRICED_FROM, choice, lambda p=position, ln=line: price(p, ln))
         priced.append(
-            price_line(
-                item,
-                variant_id=line.variant_id,
-                option_ids=list(line.option_ids),
-                groups=catalog.groups,
-                taxes=catalog.taxes,
-                category=catalog.categories.get(item.category_id),
-                quantity=line.quantity,
-                line_id=line.id or uuid7(),
-                note=line.note or None,
-            )
+            msgspec.structs.replace(template, id=line.id or uuid7(), note=line.note or None)
         )
     return priced
+
+
+def _price(catalog: queries.Catalog, position: int, line: LineInput) -> OrderLine:
+    """One line priced from ``catalog``, with no id or note yet (see ``price_lines``)."""
+    item = catalog.items.get(line.item_id)
+    if item is None:
+        raise InvalidInput(
+            f"line {position + 1}: there is no item {line.item_id!r} on the menu",
+            item_id=line.item_id,
+        )
+    return price_line(
+        item,
+        variant_id=line.variant_id,
+        option_ids=list(line.option_ids),
+        groups=catalog.groups,
+        taxes=catalog.taxes,
+        category=catalog.categories.get(item.category_id),
+        quantity=line.quantity,
+        line_id="",
+    )
 
 
 def _check_line_ids(conn: apsw.Connection, inputs: list[LineInput], order_id: str) -> None:
