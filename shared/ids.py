@@ -13,31 +13,33 @@ import time
 _lock = threading.Lock()
 _last_ms = 0
 _seq = 0
+_prefix = ""  # the text of _last_ms: "tttttttt-tttt"
+_getrandbits = random.getrandbits
+_VARIANT = 0b10 << 62
 
 
 def uuid7() -> str:
     """A new time-ordered UUIDv7 string; ids minted in one process sort in minting order."""
-    global _last_ms, _seq
+    global _last_ms, _seq, _prefix
     with _lock:
         now_ms = time.time_ns() // 1_000_000
-        if now_ms <= _last_ms:
+        if now_ms > _last_ms:
+            _last_ms, _seq, _prefix = now_ms, _getrandbits(10), _time_text(now_ms)
+        else:
             # Same (or a backwards) millisecond: keep order with a 12-bit counter in rand_a.
             _seq += 1
             if _seq > 0xFFF:
                 _last_ms += 1
                 _seq = 0
-            now_ms = _last_ms
-        else:
-            _last_ms, _seq = now_ms, _random_bits(10)
-        seq = _seq
-    rand_b = _random_bits(62)
-    value = (now_ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand_b
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+                _prefix = _time_text(_last_ms)
+        prefix, seq = _prefix, _seq
+    rand_b = f"{_VARIANT | _getrandbits(62):016x}"
+    return f"{prefix}-7{seq:03x}-{rand_b[:4]}-{rand_b[4:]}"
 
 
-def _random_bits(bits: int) -> int:
-    return random.getrandbits(bits)
+def _time_text(ms: int) -> str:
+    text = f"{ms & ((1 << 48) - 1):012x}"
+    return f"{text[:8]}-{text[8:]}"
 
 
 def now_ms() -> int:

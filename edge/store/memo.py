@@ -11,7 +11,6 @@ memo: readers on other threads always query.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
@@ -30,19 +29,21 @@ class Memo:
 
     def get(self, source: Source, key: Hashable, compute: Callable[[], T]) -> T:
         """The memoised value for ``key`` read from ``source``, computing it once."""
+        bucket = self.bucket(source)
+        if key not in bucket:
+            bucket[key] = compute()
+        value: T = bucket[key]
+        return value
+
+    def bucket(self, source: Source) -> dict[Hashable, Any]:
+        """Every value memoised from ``source``, by key: for callers that look up many keys."""
         bucket = self._values.get(source)
         if bucket is None:
             bucket = self._values[source] = {}
             if isinstance(source, tuple):
                 for name in source:
                     self._dependents.setdefault(name, set()).add(source)
-        if key not in bucket:
-            bucket[key] = compute()
-        value: T = bucket[key]
-        return value
-
-    def has(self, source: Source, key: Hashable) -> bool:
-        return key in self._values.get(source, {})
+        return bucket
 
     def forget(self, collection: str) -> None:
         self._values.pop(collection, None)
@@ -54,7 +55,9 @@ class Memo:
         self._dependents.clear()
 
 
-_MEMOS: weakref.WeakKeyDictionary[apsw.Connection, Memo] = weakref.WeakKeyDictionary()
+# A plain dict, not a WeakKeyDictionary: every command asks it a dozen times, and the writer
+# detaches its connection before closing it.
+_MEMOS: dict[apsw.Connection, Memo] = {}
 
 
 def attach(conn: apsw.Connection) -> Memo:
@@ -62,6 +65,11 @@ def attach(conn: apsw.Connection) -> Memo:
     memo = Memo()
     _MEMOS[conn] = memo
     return memo
+
+
+def detach(conn: apsw.Connection) -> None:
+    """Forget the memo of a connection about to close."""
+    _MEMOS.pop(conn, None)
 
 
 def memo_of(conn: apsw.Connection) -> Memo | None:

@@ -7,7 +7,9 @@ and recompute it from the documents and get the same tables back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 import apsw
@@ -63,7 +65,7 @@ def project(
         conn.execute(f"DELETE FROM {coll.table} WHERE id = ?", (key,))
         return
     data = encode(value) if text is None else text
-    values = (key, doc_id, *(_column(getattr(value, c)) for c in coll.columns), data)
+    values = (key, doc_id, *_columns(coll.name)(value), data)
     if isinstance(value, d.Order):
         totals = value.totals
         values += (totals.total_minor, totals.paid_minor, totals.balance_minor)
@@ -120,8 +122,15 @@ def project_entry(
     return True
 
 
-def _column(value: Any) -> Any:
-    return int(value) if isinstance(value, bool) else value
+@cache
+def _columns(coll_name: str) -> Callable[[Any], tuple[Any, ...]]:
+    """The struct attributes a collection copies into its table's columns, read in one call
+    (apsw binds a bool as the integer SQLite stores)."""
+    columns = collection(coll_name).columns
+    if len(columns) == 1:
+        one = attrgetter(columns[0])
+        return lambda value: (one(value),)
+    return attrgetter(*columns)
 
 
 def _project_flat(

@@ -32,7 +32,7 @@ from edge.store.collections import Collection, collection
 from edge.store.db import connect
 from edge.store.documents import DocumentStore, LiveDoc
 from edge.store.errors import WriterStopped
-from edge.store.memo import Memo, attach
+from edge.store.memo import Memo, attach, detach
 from shared.schemas.documents import AuditEntry
 
 T = TypeVar("T")
@@ -184,6 +184,7 @@ class Writer:
                 _, future = self._queue.popleft()
                 future.set_exception(WriterStopped("the store is shutting down"))
             if self._conn is not None:
+                detach(self._conn)
                 self._conn.close()
                 self._conn = None
 

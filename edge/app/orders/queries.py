@@ -41,15 +41,12 @@ def _by_ids(conn: apsw.Connection, table: str, ids: Iterable[str], type_: type[E
     memo = memo_of(conn)
     if memo is None:
         return _query_ids(conn, table, wanted, type_)
-    missing = [i for i in wanted if not memo.has(table, i)]
-    found = _query_ids(conn, table, missing, type_)
-    for entity_id in missing:
-        memo.get(table, entity_id, lambda e=entity_id: found.get(e))
-    return {i: e for i in wanted if (e := memo.get(table, i, _absent)) is not None}
-
-
-def _absent() -> None:
-    return None
+    known = memo.bucket(table)  # id -> entity, or None for an id with no row
+    missing = [i for i in wanted if i not in known]
+    if missing:
+        found = _query_ids(conn, table, missing, type_)
+        known.update((i, found.get(i)) for i in missing)
+    return {i: e for i in wanted if (e := known[i]) is not None}
 
 
 def _query_ids(conn: apsw.Connection, table: str, ids: list[str], type_: type[E]) -> dict[str, E]:

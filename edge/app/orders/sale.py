@@ -21,10 +21,6 @@ from shared.ids import uuid7
 
 def open_order(edge: Edge, actor: Actor, data: OrderCreate) -> Replayable[OrderDetail]:
     """Open an order and take ``data.payments`` on it; a known ``data.id`` replays the order."""
-    if data.id is None:
-        data = msgspec.structs.replace(data, id=uuid7())
-    order_id = data.id
-    assert order_id is not None
     create = service.create_order(edge, actor, data)
     for tender in data.payments:
         payments.check_payment(actor, tender)
@@ -35,10 +31,11 @@ def open_order(edge: Edge, actor: Actor, data: OrderCreate) -> Replayable[OrderD
     def run(tx: WriteTx) -> tuple[OrderDetail, bool]:
         order = create(tx)
         if create.replayed:
-            return service.order_detail(tx.conn, order_id), True
+            return service.order_detail(tx.conn, order.id), True
         taken = []
         for tender, payment_id in zip(data.payments, payment_ids, strict=True):
-            if queries.find_payment(tx.conn, payment_id) is not None:
+            # An id minted here is new; one the tablet sent may be another payment's.
+            if tender.id is not None and queries.find_payment(tx.conn, payment_id) is not None:
                 raise Conflict(f"payment id {payment_id} is already used", id=payment_id)
             # The order as the step before left it: nothing here needs to read it back, so its
             # document and projection are written once, with the last state, when the command ends.

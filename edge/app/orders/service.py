@@ -83,7 +83,8 @@ def create_order(edge: Edge, actor: Actor, data: OrderCreate) -> Replayable[Orde
     order_id = data.id or uuid7()
 
     def run(tx: WriteTx) -> tuple[Order, bool]:
-        existing = queries.find_order(tx.conn, order_id)
+        # Only an id the tablet minted can be a retry (an id minted here is new).
+        existing = None if data.id is None else queries.find_order(tx.conn, order_id)
         if existing is not None:
             return existing, True
         settings = edge.settings(tx.conn)

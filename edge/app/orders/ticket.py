@@ -13,7 +13,7 @@ from edge.app.context import Edge, is_sealed
 from edge.app.orders import queries
 from edge.app.orders.schemas import LineInput
 from edge.domain.business_day import local_weekday_hhmm
-from edge.domain.discounts import automatic_discounts
+from edge.domain.discounts import applies_now, automatic_discounts
 from edge.domain.errors import Conflict, InvalidInput
 from edge.domain.order import settle
 from edge.domain.pricing import price_line
@@ -23,6 +23,7 @@ from edge.store.writer import WriteTx
 from shared.ids import uuid7
 from shared.schemas.documents import (
     AppliedDiscount,
+    Discount,
     Order,
     OrderLine,
     OrderTotals,
@@ -91,11 +92,19 @@ def automatic_for(
     conn: apsw.Connection, settings: StoreSettings, at_ms: int, lines: list[OrderLine]
 ) -> list[AppliedDiscount]:
     """The time-window discounts live at ``at_ms`` (store time) for these newly rung lines."""
-    rules = [d for d in queries.live_discounts(conn) if d.scope == "item" and d.window]
-    if not rules or not lines:
+    if not lines:
+        return []
+    weekday, hhmm = local_weekday_hhmm(at_ms, settings.timezone)
+
+    def live_rules() -> list[Discount]:
+        rules = [d for d in queries.live_discounts(conn) if d.scope == "item" and d.window]
+        return [rule for rule in rules if applies_now(rule, weekday, hhmm)]
+
+    # The rules live in a given minute, worked out once: every sale of that minute asks.
+    rules = memoised(conn, "discounts", ("live at", weekday, hhmm), live_rules)
+    if not rules:
         return []
     categories = queries.item_categories(conn, (line.item_id for line in lines))
-    weekday, hhmm = local_weekday_hhmm(at_ms, settings.timezone)
     return automatic_discounts(rules, lines, categories, weekday, hhmm, uuid7)
 
 
