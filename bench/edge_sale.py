@@ -12,9 +12,11 @@ Espresso) paid in cash into the open till. Edge figures:
   order, a payment and an audit entry, with no rules, reads or repricing. Its distance to raw is
   what the document write path costs; the rest is the service layer's.
 
-The raw reference writes the sale's business rows (order, three lines, payment) in one
-transaction; the bare HTTP reference does the same behind ``POST /sales`` (and in two requests
-for the two-step flow).
+The in-process figures are judged against a raw transaction of the same rows the sale writes
+(``raw_sale.sell_every_row``: order, lines, payment, till entry, audit entries, document log row),
+as DESIGN's prototype was; a raw write of the business rows alone (order, three lines, payment) is
+shown beside it. The bare HTTP reference writes those business rows behind ``POST /sales`` (and in
+two requests for the two-step flow).
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def test_http_figures_cover_the_bare_app_and_the_edge_without_errors(
 def test_every_target_is_checked_and_recorded(quick_run: tuple[str, dict[str, Any], Path]) -> None:
     stdout, report, _ = quick_run
     targets = report["targets"]
-    assert len(targets) == 7
+    assert len(targets) == 5
     for target in targets:
         assert {"name", "value", "limit", "unit", "at_most", "met"} <= target.keys()
         assert isinstance(target["met"], bool)
