@@ -109,6 +109,8 @@ class _Thread:
         # NORMAL in WAL mode survives a process crash; only a power loss drops the last commits.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+        # One plan per statement, so SQLite never prepares one again for a new binding.
+        conn.config(apsw.SQLITE_DBCONFIG_ENABLE_QPSG, 1)
         if self._writer:
             _migrate(conn)
         else:
