@@ -57,7 +57,8 @@ def take_payment(
     payment_id = data.id or uuid7()
 
     def run(tx: WriteTx) -> tuple[PaymentResult, bool]:
-        stored = _stored(tx.conn, payment_id, order_id)
+        # Only an id the tablet minted can be a retry (an id minted here is new).
+        stored = None if data.id is None else _stored(tx.conn, payment_id, order_id)
         if stored is not None:
             return stored, True
         order = queries.get_order(tx.conn, order_id)
