@@ -68,6 +68,13 @@ def test_writer_runs_in_wal_mode_without_auto_checkpoints(store: Store) -> None:
     assert _rows(store, "PRAGMA journal_mode") == [("wal",)]
 
 
+def test_every_connection_keeps_one_plan_per_statement(store: Store) -> None:
+    # -1 reads the setting without changing it.
+    assert store.read.config(apsw.SQLITE_DBCONFIG_ENABLE_QPSG, -1) == 1
+    writer = store.writer.call(lambda tx: tx.conn.config(apsw.SQLITE_DBCONFIG_ENABLE_QPSG, -1))
+    assert writer == 1
+
+
 def test_a_command_writes_document_log_projection_and_audit_together(store: Store) -> None:
     order = store.writer.call(new_order)
     assert _rows(store, f"SELECT number FROM orders WHERE id = '{order.id}'") == [(order.number,)]

@@ -109,7 +109,7 @@ class _Thread:
         # NORMAL in WAL mode survives a process crash; only a power loss drops the last commits.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        # One plan per statement, so SQLite never prepares one again for a new binding.
+        # One plan per statement whatever its parameters (why: edge/store/db.py).
         conn.config(apsw.SQLITE_DBCONFIG_ENABLE_QPSG, 1)
         if self._writer:
             _migrate(conn)

@@ -74,9 +74,13 @@ def list_orders(
     conn: apsw.Connection, state: OrderState | None, day: str | None, limit: int
 ) -> list[Order]:
     """Orders, newest first, optionally of one state and/or business day."""
-    sql = "SELECT data FROM orders WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR"
-    sql += " business_day = ?2) ORDER BY opened_at_ms DESC, id DESC LIMIT ?3"
-    return decode_rows(conn.execute(sql, (state, day, limit)), Order)
+    # Only the filters given, so SQLite can seek an index (state, or day) instead of reading
+    # every order the store ever took: "(? IS NULL OR state = ?)" scans the whole table.
+    filters = {"state": state, "business_day": day}
+    given = {column: value for column, value in filters.items() if value is not None}
+    where = " AND ".join(f"{column} = ?" for column in given) or "1 = 1"
+    sql = f"SELECT data FROM orders WHERE {where} ORDER BY opened_at_ms DESC, id DESC LIMIT ?"
+    return decode_rows(conn.execute(sql, (*given.values(), limit)), Order)
 
 
 def next_number(conn: apsw.Connection, business_day: str) -> int:
