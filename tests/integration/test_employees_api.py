@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from shared.ids import uuid7
+from tests.support.answers import expect_json
 from tests.support.problems import PROBLEM, assert_problem
 from tests.support.server import EdgeServer, Tablet, pair_tablet, running_edge
 
@@ -25,10 +26,7 @@ def pin_login(server: EdgeServer, pin: str) -> httpx.Response:
 
 
 def hire(tablet: Tablet, name: str, pin: str, role: str = "server", **more: Any) -> dict[str, Any]:
-    response = tablet.post(API, json={"name": name, "role": role, "pin": pin, **more})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return expect_json(tablet.post(API, json={"name": name, "role": role, "pin": pin, **more}), 201)
 
 
 def test_employees_need_a_token(edge_server: EdgeServer) -> None:

@@ -12,6 +12,7 @@ import pytest
 from websockets.sync.client import connect
 
 from edge.domain.business_day import next_day
+from tests.support.answers import expect_json
 from tests.support.drawer import SESSIONS, fresh_session
 from tests.support.problems import assert_problem
 from tests.support.sales import cash_sale, croissant_order
@@ -49,10 +50,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def x_report(tablet: Tablet, **params: str) -> dict[str, Any]:
-    response = tablet.get(X, params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return expect_json(tablet.get(X, params=params))
 
 
 def without_time(report: dict[str, Any]) -> dict[str, Any]:

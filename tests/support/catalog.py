@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.answers import expect_json
 from tests.support.server import Tablet
 
 
@@ -34,6 +35,4 @@ class Menu:
 
 def read_menu(tablet: Tablet) -> Menu:
     """The catalog as the tablet reads it."""
-    response = tablet.get("/api/v1/catalog")
-    assert response.status_code == 200, response.text
-    return Menu(response.json())
+    return Menu(expect_json(tablet.get("/api/v1/catalog")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.answers import expect_json
 from tests.support.problems import assert_problem
 from tests.support.server import Tablet
 
@@ -24,18 +25,12 @@ def close_current(manager: Tablet) -> None:
 def fresh_session(manager: Tablet, counts: dict[str, int] | None = None) -> dict[str, Any]:
     """A newly opened session with the given float (default £50 in £10 notes)."""
     close_current(manager)
-    opened = manager.post(SESSIONS, json={"counts": counts or {"1000": 5}})
-    assert opened.status_code == 201, opened.text
-    body: dict[str, Any] = opened.json()
-    return body
+    return expect_json(manager.post(SESSIONS, json={"counts": counts or {"1000": 5}}), 201)
 
 
 def detail(manager: Tablet, session_id: str) -> dict[str, Any]:
     """One session with its entries."""
-    response = manager.get(f"{SESSIONS}/{session_id}")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return expect_json(manager.get(f"{SESSIONS}/{session_id}"))
 
 
 def open_till(manager: Tablet) -> dict[str, Any]:
@@ -44,7 +39,4 @@ def open_till(manager: Tablet) -> dict[str, Any]:
     if current.status_code == 200:
         body: dict[str, Any] = current.json()
         return body
-    opened = manager.post(SESSIONS, json={"counts": {"1000": 5}})
-    assert opened.status_code == 201, opened.text
-    body = opened.json()
-    return body
+    return expect_json(manager.post(SESSIONS, json={"counts": {"1000": 5}}), 201)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.answers import expect_json
 from tests.support.server import Tablet
 
 ORDERS = "/api/v1/orders"
@@ -11,31 +12,19 @@ ORDERS = "/api/v1/orders"
 
 def ring(tablet: Tablet, lines: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     """Open an order and return it."""
-    response = tablet.post(ORDERS, json={"lines": lines, **extra})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return expect_json(tablet.post(ORDERS, json={"lines": lines, **extra}), 201)
 
 
 def fetch(tablet: Tablet, order_id: str) -> dict[str, Any]:
     """One order with its payments and refunds."""
-    response = tablet.get(f"{ORDERS}/{order_id}")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return expect_json(tablet.get(f"{ORDERS}/{order_id}"))
 
 
 def all_orders(tablet: Tablet) -> list[dict[str, Any]]:
     """Every order of the store (for checking that a refusal changed nothing)."""
-    response = tablet.get(ORDERS, params={"limit": 500})
-    assert response.status_code == 200, response.text
-    body: list[dict[str, Any]] = response.json()
-    return body
+    return expect_json(tablet.get(ORDERS, params={"limit": 500}))
 
 
 def audit_of(manager: Tablet, entity_id: str) -> list[dict[str, Any]]:
     """The audit entries about one entity, newest first."""
-    response = manager.get("/api/v1/audit", params={"entity_id": entity_id})
-    assert response.status_code == 200, response.text
-    body: list[dict[str, Any]] = response.json()
-    return body
+    return expect_json(manager.get("/api/v1/audit", params={"entity_id": entity_id}))

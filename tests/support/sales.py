@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.answers import expect_json
 from tests.support.orders import ORDERS
 from tests.support.server import Tablet
 
 
 def croissant_order(tablet: Tablet) -> dict[str, Any]:
     """An open order for one Croissant (280, VAT 0%) through the orders API."""
-    items = tablet.get("/api/v1/catalog/items", params={"q": "Croissant"})
-    assert items.status_code == 200, items.text
-    item = next(i for i in items.json() if i["name"] == "Croissant")
-    order = tablet.post(ORDERS, json={"lines": [{"item_id": item["id"], "quantity": 1}]})
-    assert order.status_code == 201, order.text
-    body: dict[str, Any] = order.json()
-    return body
+    items = expect_json(tablet.get("/api/v1/catalog/items", params={"q": "Croissant"}))
+    item = next(i for i in items if i["name"] == "Croissant")
+    lines = [{"item_id": item["id"], "quantity": 1}]
+    return expect_json(tablet.post(ORDERS, json={"lines": lines}), 201)
 
 
 def cash_sale(tablet: Tablet, tendered_minor: int = 500) -> dict[str, Any]:

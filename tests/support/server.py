@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.answers import expect_json
+
 BIN = Path(sys.executable).parent / "fynlo-edge"
 
 # Logins of the demo café (also printed by `make run` and listed in the README).
@@ -173,9 +175,8 @@ def employee_id(tablet: Tablet) -> str:
 
 def _issue_pairing_code(server: EdgeServer) -> httpx.Response:
     if server.office_token is None:
-        login = httpx.post(f"{server.url}/api/v1/auth/password", json=OWNER_LOGIN)
-        assert login.status_code == 200, login.text
-        server.office_token = str(login.json()["access_token"])
+        login = expect_json(httpx.post(f"{server.url}/api/v1/auth/password", json=OWNER_LOGIN))
+        server.office_token = str(login["access_token"])
     return httpx.post(
         f"{server.url}/api/v1/devices/pairing-codes",
         headers={"Authorization": f"Bearer {server.office_token}"},

@@ -13,6 +13,7 @@ import pycrdt
 from edge.store.collections import doc_collections
 from edge.store.db import connect, db_path
 from tests.relay.support import RelayServer, relay_cli
+from tests.support.answers import expect_json
 from tests.support.server import EdgeServer, Tablet, cli
 
 FAST_SYNC = {"FYNLO_SYNC_INTERVAL_S": "0.2"}
@@ -30,9 +31,7 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) 
 
 def owner_client(relay: RelayServer) -> httpx.Client:
     """An HTTP client of the relay's owner API, logged in as ``OWNER``."""
-    response = httpx.post(f"{relay.url}/api/v1/auth/login", json=OWNER)
-    assert response.status_code == 200, response.text
-    token = response.json()["access_token"]
+    token = expect_json(httpx.post(f"{relay.url}/api/v1/auth/login", json=OWNER))["access_token"]
     return httpx.Client(
         base_url=relay.url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0
     )
