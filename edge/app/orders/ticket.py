@@ -4,6 +4,8 @@ totals recomputed from the lines and the payment ledger, and the one place an or
 
 from __future__ import annotations
 
+from functools import cache
+
 import apsw
 import msgspec
 
@@ -42,17 +44,18 @@ def price_lines(conn: apsw.Connection, inputs: list[LineInput], order_id: str) -
     changes: a café sells the same few lines all day.
     """
     _check_line_ids(conn, inputs, order_id)
-    loaded: list[queries.Catalog] = []  # read on the first line the memo has not priced
 
-    def price(position: int, line: LineInput) -> OrderLine:
-        if not loaded:
-            loaded.append(queries.catalog_for(conn, (line.item_id for line in inputs)))
-        return _price(loaded[0], position, line)
+    @cache
+    def catalog() -> queries.Catalog:
+        """Read once, on the first line the memo has not priced."""
+        return queries.catalog_for(conn, (line.item_id for line in inputs))
 
     priced: list[OrderLine] = []
     for position, line in enumerate(inputs):
         choice = (line.item_id, line.variant_id, tuple(line.option_ids), line.quantity)
-        template = memoised(conn, PRICED_FROM, choice, lambda p=position, ln=line: price(p, ln))
+        template = memoised(
+            conn, PRICED_FROM, choice, lambda p=position, ln=line: _price(catalog(), p, ln)
+        )
         priced.append(
             msgspec.structs.replace(template, id=line.id or uuid7(), note=line.note or None)
         )
