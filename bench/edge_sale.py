@@ -33,7 +33,6 @@ from bench import Sell, Summary, combine, drive_threads, raw_sale, summarise
 from bench.bare_app import running_bare
 from bench.load import generate
 from edge.app.audit import audit
-from edge.app.auth.principal import Actor
 from edge.app.bootstrap import initialise, open_edge
 from edge.app.catalog.queries import ITEMS, MODIFIER_GROUPS, list_all
 from edge.app.catalog.schemas import Catalog
@@ -49,6 +48,7 @@ from edge.store.writer import WriteTx
 from shared.ids import uuid7
 from shared.schemas.documents import Item, ModifierGroup, Order, Payment
 from tests.support.server import CASHIER_PIN, EdgeServer, pair_tablet, running_edge
+from tests.support.store import owner_of
 
 FLOAT_COUNTS = {"1000": 5, "500": 4}  # £70 in the till to start
 TENDERED = 2000  # a £20 note for every sale: the till gives change
@@ -80,10 +80,7 @@ class EdgeSale:
         initialise(data_dir, demo=True)
         self.edge: Edge = open_edge(EdgeConfig.load(data_dir))
         conn = self.edge.store.read
-        row = conn.execute(
-            "SELECT id, name FROM employees WHERE role = 'owner' AND active = 1 LIMIT 1"
-        ).fetchone()
-        self.actor = Actor(employee_id=row[0], role="owner", name=row[1], device_id=TABLET)
+        self.actor = owner_of(self.edge, TABLET)
         self.lines = sale_lines(list_all(conn, ITEMS), list_all(conn, MODIFIER_GROUPS))
         self.edge.store.writer.call(open_drawer(self.edge, self.actor, FLOAT_COUNTS))
         self.template = self.sell()

@@ -29,7 +29,6 @@ from bench import combine
 from bench.edge_sale import FLOAT_COUNTS, TABLET, TENDERED, EdgeSale, sale_lines
 from bench.sync_ingest import ingest
 from cloud.relay.storage.base import Storage
-from edge.app.auth.principal import Actor
 from edge.app.bootstrap import open_edge
 from edge.app.catalog.queries import ITEMS, MODIFIER_GROUPS, list_all
 from edge.app.config import EdgeConfig
@@ -45,6 +44,7 @@ from edge.sync.client import RelayClient
 from edge.sync.worker import SyncWorker
 from shared.schemas.documents import day_doc
 from tests.relay.support import RelayServer, relay_cli
+from tests.support.store import owner_of
 
 CONVERGE_LIMIT_S = 2.0  # the target, from reconnect to convergence
 MAX_ROUNDS = 10  # sync rounds allowed to converge before the run is declared broken
@@ -94,10 +94,7 @@ class OfflineStore:
         enroll_appliance(data_dir, relay.url, code, "bench", demo=True)
         self.edge: Edge = open_edge(EdgeConfig.load(data_dir))
         conn = self.edge.store.read
-        row = conn.execute(
-            "SELECT id, name FROM employees WHERE role = 'owner' AND active = 1 LIMIT 1"
-        ).fetchone()
-        self.actor = Actor(employee_id=row[0], role="owner", name=row[1], device_id=TABLET)
+        self.actor = owner_of(self.edge, TABLET)
         lines = sale_lines(list_all(conn, ITEMS), list_all(conn, MODIFIER_GROUPS))
         cash = [{"tender": "cash", "tendered_minor": TENDERED}]
         self.order = msgspec.convert({"lines": lines, "payments": cash}, OrderCreate)

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.app.auth.principal import Actor
 from edge.app.bootstrap import initialise, open_edge
 from edge.app.catalog.queries import DISCOUNTS, ITEMS, list_all
 from edge.app.catalog.service import archive_entity
@@ -19,6 +18,7 @@ from edge.app.context import Edge
 from edge.app.orders import ticket
 from edge.app.orders.schemas import LineInput
 from edge.store.writer import WriteTx
+from tests.support.store import owner_of
 
 LONDON = ZoneInfo("Europe/London")  # the demo café's zone
 # The demo's happy hour: 20 % off cold drinks, weekdays from 15:00 to 17:00.
@@ -57,7 +57,5 @@ def test_the_happy_hour_follows_the_clock_and_the_catalog(edge: Edge) -> None:
     assert discounted(edge, INSIDE + 59_000, "Apple juice") == ["Happy hour"]  # same minute
 
     happy = next(d for d in list_all(edge.store.read, DISCOUNTS) if d.name == "Happy hour")
-    owner = edge.store.read.execute("SELECT id FROM employees WHERE role = 'owner'").fetchone()
-    actor = Actor(employee_id=owner[0], role="owner", name="Owner", device_id=None)
-    edge.store.writer.call(archive_entity(edge, actor, DISCOUNTS, happy.id))
+    edge.store.writer.call(archive_entity(edge, owner_of(edge), DISCOUNTS, happy.id))
     assert discounted(edge, INSIDE, "Apple juice") == []  # archived: gone from the next sale

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+from edge.app.auth.principal import Actor
+from edge.app.context import Edge
 from edge.store.writer import WriteTx
 from shared.ids import uuid7
 from shared.schemas import documents as d
@@ -45,3 +47,11 @@ def new_order(tx: WriteTx) -> d.Order:
     tx.put(DAY, "orders", order)
     audit(tx)
     return order
+
+
+def owner_of(edge: Edge, device_id: str | None = None) -> Actor:
+    """The store's first active owner, acting from ``device_id`` (for in-process callers)."""
+    row = edge.store.read.execute(
+        "SELECT id, name FROM employees WHERE role = 'owner' AND active = 1 ORDER BY id LIMIT 1"
+    ).fetchone()
+    return Actor(employee_id=row[0], role="owner", name=row[1], device_id=device_id)
