@@ -1,7 +1,8 @@
 """Benchmarks of the edge sale path: every figure beside a reference measured in the same run.
 
 Shared here: the latency summary (sales/s, p50, p99) and the drivers that time a sale function
-alone or from several threads, so the edge and its references are measured the same way.
+alone or from several threads, so the edge and its references are measured the same way; and
+the printed lines of the sections' targets.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 Sell = Callable[[], object]
 Summary = dict[str, float]
@@ -45,6 +47,18 @@ def combine(rounds: list[Summary]) -> Summary:
 def ratio(numerator: float, denominator: float) -> float:
     """numerator / denominator, rounded; infinity when the reference is zero."""
     return round(numerator / denominator, 3) if denominator else float("inf")
+
+
+def target_lines(goals: list[dict[str, Any]]) -> str:
+    """Printed goals of the sync and rush sections (dicts of name, value, limit, unit, met)."""
+    lines = []
+    for goal in goals:
+        verdict = "met" if goal["met"] else "MISSED"
+        lines.append(
+            f"  {goal['name']:<46} {goal['value']:>8.3f}{goal['unit']:<4} (target <="
+            f" {goal['limit']:g}{goal['unit']}) {verdict}"
+        )
+    return "\n".join(lines)
 
 
 def drive_alone(sell: Sell, count: int, seconds: float) -> tuple[list[float], float]:

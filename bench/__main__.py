@@ -8,6 +8,11 @@ size in seconds (for the smoke test; its figures mean nothing).
 
 The sync section (bench/sync.py): a store reconnecting after a day offline, the relay under
 100 stores pushing at once, and document sizes, as a table and bench/results/sync.json.
+
+The rush section (bench/rush.py): 20,000 one-request sales into one business day from 10 clients,
+the edge beside the bare app, p99 per window of 1,000 sales, the WAL's peak, bytes on disk per
+sale and the edge's memory, as a table and bench/results/rush.json. ``--only`` runs some sections
+alone (``--only rush``); without it, every section runs.
 """
 
 from __future__ import annotations
@@ -26,9 +31,9 @@ import apsw
 
 from bench import Summary, ratio
 from bench.edge_sale import WRITERS, WRITERS_NAME, in_process, over_http
-from bench.sync_report import sync_section
 
 RESULTS = Path(__file__).resolve().parent / "results" / "edge-sale.json"
+SECTIONS = ("sale", "sync", "rush")
 SALE = (
     "order with 3 lines (Latte Regular+Oat, 2 Croissants, Espresso) paid in cash (a £20"
     " note, change given) into the open till. 'sale' (judged): one writer command / one HTTP"
@@ -175,24 +180,8 @@ def table(local: dict[str, Summary], http: dict[str, Summary], size: Size) -> st
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
-    parser.add_argument("--rounds", type=int, help="repetitions of every run (median reported)")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
-    parser.add_argument(
-        "--sync-output", type=Path, help="where to write the sync JSON (default: sync.json beside)"
-    )
-    parser.add_argument(
-        "--client",
-        choices=("http1", "httpx"),
-        default="http1",
-        help="HTTP client of the load generator (httpx saturates a core near 850 requests/s)",
-    )
-    args = parser.parse_args(argv)
-    size = QUICK if args.quick else FULL
-    if args.rounds:
-        size = Size(size.sales, size.http_sales, args.rounds, size.seconds, size.warmup)
+def sale_section(args: argparse.Namespace, size: Size) -> None:
+    """The edge sale in process and over HTTP: its table, targets and edge-sale.json."""
     started = time.time()
     local = in_process(size.sales, size.rounds, size.seconds, size.warmup)
     http = over_http(size.http_sales, size.rounds, size.seconds, size.warmup, args.client)
@@ -216,9 +205,50 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
-    sync_output = args.sync_output or args.output.with_name("sync.json")
-    print(f"sync results: {sync_section(args.quick, args.rounds, sync_output)}")
-    print(f"results: {args.output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument("--rounds", type=int, help="repetitions of every run (median reported)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument(
+        "--sync-output", type=Path, help="where to write the sync JSON (default: sync.json beside)"
+    )
+    parser.add_argument(
+        "--rush-output", type=Path, help="where to write the rush JSON (default: rush.json beside)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        help="run this section alone (repeatable; default: every section)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("http1", "httpx"),
+        default="http1",
+        help="HTTP client of the load generator (httpx saturates a core near 850 requests/s)",
+    )
+    args = parser.parse_args(argv)
+    size = QUICK if args.quick else FULL
+    if args.rounds:
+        size = Size(size.sales, size.http_sales, args.rounds, size.seconds, size.warmup)
+    sections = set(args.only or SECTIONS)
+    if "sale" in sections:
+        sale_section(args, size)
+    if "sync" in sections:
+        from bench.sync_report import sync_section  # the relay's modules only when they run
+
+        sync_output = args.sync_output or args.output.with_name("sync.json")
+        print(f"sync results: {sync_section(args.quick, args.rounds, sync_output)}")
+    if "rush" in sections:
+        from bench.rush_report import rush_section
+
+        rush_output = args.rush_output or args.output.with_name("rush.json")
+        print(f"rush results: {rush_section(args.quick, rush_output)}")
+    if "sale" in sections:
+        print(f"results: {args.output}")
     return 0
 
 

@@ -243,8 +243,8 @@ def over_http(
         for n in range(rounds):
             root = Path(tmp) / f"round-{n}"
             with running_bare(root / "bare") as bare_url, running_edge(root / "edge") as server:
-                edge_specs = _edge_specs(server, sales, seconds, warmup, client)
-                for flow, edge_spec in edge_specs.items():
+                specs = edge_specs(server, sales, seconds, warmup, client)
+                for flow, edge_spec in specs.items():
                     bare_spec = edge_spec | {"url": bare_url, "headers": {}} | _BARE_PATHS[flow]
                     for name, spec in (("bare", bare_spec), ("edge", edge_spec)):
                         key = name if flow == "sale" else f"{name}/{flow}"
@@ -268,7 +268,7 @@ _BARE_PATHS: dict[str, dict[str, str | None]] = {
 _FIGURES = ("sales", "seconds", "sales_per_s", "p50_ms", "p99_ms")
 
 
-def _edge_specs(
+def edge_specs(
     server: EdgeServer, sales: int, seconds: float, warmup: int, client: str
 ) -> dict[str, dict[str, Any]]:
     """Pair a till, log the cashier in, open the drawer, read the menu: each flow's load spec."""

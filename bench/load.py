@@ -10,6 +10,10 @@ JSON result line on stdout:
     {"url": "http://127.0.0.1:8000", "headers": {}, "order_path": "/orders",
      "order_body": {...}, "payment_path": "/orders/{id}/payments", "payment_body": {...},
      "clients": 10, "sales": 2000, "seconds": 20, "warmup": 100}
+
+With ``"record": true`` the result also lists every measured sale in completion order:
+``latencies_ms`` and ``completed_s`` (seconds from the start of the measured phase), so a long
+run can be cut into windows and its drift seen.
 """
 
 from __future__ import annotations
@@ -126,6 +130,8 @@ class Load:
         self.remaining = 0
         self.deadline = 0.0
         self.latencies: list[float] = []
+        self.completed: list[float] = []  # when each measured sale finished, from ``started``
+        self.started = 0.0
         self.errors = 0
         self.first_error = ""
 
@@ -161,7 +167,9 @@ class Load:
             t0 = clock()
             ok = await self.sale(client)
             if ok and measure:
-                self.latencies.append(clock() - t0)
+                t1 = clock()  # one event loop: appending here keeps completion order
+                self.latencies.append(t1 - t0)
+                self.completed.append(t1 - self.started)
             if self.errors > max(10, len(self.latencies)):
                 return  # the server refuses: stop rather than hammer it
 
@@ -170,7 +178,7 @@ class Load:
     ) -> float:
         """Run ``sales`` sales over the clients; return the elapsed time."""
         self.remaining = sales
-        start = time.perf_counter()
+        start = self.started = time.perf_counter()
         self.deadline = start + seconds
         await asyncio.gather(*(self.client_loop(client, measure) for client in clients))
         return time.perf_counter() - start
@@ -206,6 +214,9 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         first_error=load.first_error[:500],
         client=spec.get("client", "http1"),
     )
+    if spec.get("record"):
+        result["latencies_ms"] = [round(lat * 1000, 4) for lat in load.latencies]
+        result["completed_s"] = [round(at, 4) for at in load.completed]
     return result
 
 
@@ -225,7 +236,14 @@ def generate(spec: dict[str, Any], module: str = "bench.load") -> dict[str, Any]
     )
     if proc.returncode != 0:
         raise RuntimeError(f"load generator {module} failed: {proc.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    line = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    try:
+        result: dict[str, Any] = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(
+            f"load generator {module}: unreadable result ({len(line)} chars, {exc}):"
+            f" {proc.stderr[-2000:]}"
+        ) from exc
     return result
 
 
@@ -239,6 +257,9 @@ def serve_stdin(load: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> 
     else:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             result = runner.run(load(spec))
+    # A recorded run's line is hundreds of KB. Were stdout left non-blocking (seen once: the line
+    # cut at 160 KiB, exit status 0), print would drop what the pipe could not take at once.
+    os.set_blocking(sys.stdout.fileno(), True)
     print(json.dumps(result), flush=True)
     return 0
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import target_lines
 from bench.sync import CONVERGE_LIMIT_S, run
 
 DESCRIPTION = (
@@ -95,17 +96,6 @@ def table(report: dict[str, Any], size: SyncSize) -> str:
             f"  {'a year of such days (extrapolated: x 365)':<48} {_mb(day['year_bytes']):>12}",
         ]
     )
-
-
-def target_lines(goals: list[dict[str, Any]]) -> str:
-    lines = []
-    for goal in goals:
-        verdict = "met" if goal["met"] else "MISSED"
-        lines.append(
-            f"  {goal['name']:<46} {goal['value']:>8.3f}{goal['unit']:<4} (target <="
-            f" {goal['limit']:g}{goal['unit']}) {verdict}"
-        )
-    return "\n".join(lines)
 
 
 def sync_section(quick: bool, rounds: int | None, output: Path) -> Path:

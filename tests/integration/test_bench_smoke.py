@@ -149,6 +149,28 @@ def test_the_sync_figures_cover_reconnect_ingest_and_sizes(
     assert isinstance(target["met"], bool)
 
 
+def test_the_rush_section_prints_its_windows_and_writes_its_json(
+    quick_run: tuple[str, dict[str, Any], Path],
+) -> None:
+    stdout, _, output = quick_run
+    rush_json = output.with_name("rush.json")
+    for heading in ("Fynlo rush benchmark", "p99 per window of", "WAL peak", "Rush targets"):
+        assert heading in stdout
+    assert f"rush results: {rush_json}" in stdout
+    report = json.loads(rush_json.read_text())
+    size = report["size"]
+    for server in ("edge", "bare"):
+        figures = report[server]
+        assert figures["sales"] == size["sales"]
+        assert figures["errors"] == 0
+        assert len(figures["window_p99_ms"]) == size["sales"] // size["window"]
+        assert figures["last_p99_ms"] == figures["window_p99_ms"][-1] > 0
+        assert figures["wal_peak_bytes"] > 0
+    assert report["edge"]["one_day"]
+    assert report["edge"]["rss_mb"] > 0
+    assert len(report["targets"]) == 5
+
+
 TABLES = ("orders", "order_lines", "payments", "drawer_entries", "audit", "crdt_update")
 
 
