@@ -14,12 +14,14 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from cloud.relay.compaction import Compactor
 from cloud.relay.config import RelayConfig, open_storage
+from cloud.relay.documents import Documents, new_client_id
 from cloud.relay.fanout import Fanout, open_fanout
 from cloud.relay.problems import EXCEPTION_HANDLERS
 from cloud.relay.routes import catalog, enroll, live, ops, owner, sync
 from cloud.relay.routes.live import Hub
 from cloud.relay.routes.ops import Counters
 from cloud.relay.routes.ratelimit import RateLimiter
+from cloud.relay.shadows import Shadows
 from cloud.relay.storage.base import Storage
 from shared.credentials import load_or_create_key
 from shared.ids import now_ms
@@ -40,6 +42,8 @@ class Relay:
     sync_limiter: RateLimiter
     login_limiter: RateLimiter
     compactor: Compactor
+    shadows: Shadows
+    documents: Documents
     counters: Counters = field(default_factory=Counters)
     clock: Callable[[], int] = now_ms
 
@@ -47,6 +51,7 @@ class Relay:
     def build(cls, config: RelayConfig) -> Relay:
         """Everything a relay process needs; the storage and the fan-out start with the app."""
         storage, hub = open_storage(config), Hub(config.ws_queue)
+        shadows = Shadows(storage, new_client_id(), config.shadow_budget_mb << 20)
         return cls(
             config=config,
             storage=storage,
@@ -61,6 +66,8 @@ class Relay:
                 min_updates=config.compact_min_updates,
                 min_age_s=config.compact_min_age_s,
             ),
+            shadows=shadows,
+            documents=Documents(storage, shadows, now_ms),
         )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from cloud.relay.config import ConfigError, RelayConfig, open_storage
 from cloud.relay.documents import Documents, mint_pin_pepper, new_client_id
 from cloud.relay.routes.enroll import issue_code
+from cloud.relay.shadows import Shadows
 from cloud.relay.storage.base import Storage, StorageError
 from shared.credentials import hash_secret
 from shared.ids import now_ms, uuid7
@@ -134,7 +135,8 @@ async def _org_create(storage: Storage, config: RelayConfig, args: argparse.Name
     at = now_ms()
     org = await storage.create_org(uuid7(), args.name.strip(), at)
     await storage.create_owner(uuid7(), org.id, email, password_hash, at)
-    await Documents(storage, new_client_id(), now_ms).edit(people_doc(org.id), mint_pin_pepper)
+    documents = Documents(storage, Shadows(storage, new_client_id()), now_ms)
+    await documents.edit(people_doc(org.id), mint_pin_pepper)
     print(org.id)
 
 

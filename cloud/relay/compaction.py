@@ -1,13 +1,14 @@
-"""The relay's compactor: folds the long, settled part of each document's log into its snapshot.
+"""The relay's compactor: folds the long, settled part of each document's log into segments.
 
 A busy store pushes hundreds of updates a day into its day document; kept as a log they make every
 fresh replica replay them one by one and the relay's storage grow. Every ``interval_s`` the
 compactor asks storage for the documents holding at least ``min_updates`` rows older than
-``min_age_s`` and folds those rows; a short log is folded too once it has been left alone a
-day. Young rows stay in the log: an appliance that is a few minutes behind then pulls a small
-tail rather than the whole snapshot.
+``min_age_s`` and folds those rows into new segments (each a bounded run of the log, never
+rewritten: a pass costs what it folds, not the whole document); a short log is folded too once it
+has been left alone a day. Young rows stay in the log: an appliance that is a few minutes behind
+then pulls a small tail rather than segments.
 
-Safe to kill at any point: the merge is built from a read, and the swap is one transaction that
+Safe to kill at any point: a segment is built from a read, and the swap is one transaction that
 gives up when another compaction (another relay process on the same PostgreSQL) swapped first.
 """
 
@@ -26,6 +27,7 @@ from shared.tasks import cancel_and_wait
 
 log = logging.getLogger("fynlo.relay.compaction")
 BATCH = 32  # documents per pass: one pass never holds the storage for long
+SEGMENTS_PER_PASS = 8  # per document: a long backlog is folded over a few passes
 # A log that stays short (a quiet day, a settings document) is folded once nobody has written to it
 # for this long, so unfolded rows never pile up over months for every pass to scan again.
 SETTLED_MS = 24 * 60 * 60 * 1000
@@ -33,9 +35,9 @@ SETTLED_MS = 24 * 60 * 60 * 1000
 
 @dataclass
 class CompactionStats:
-    documents: int = 0  # snapshots swapped in
+    segments: int = 0  # segments swapped in
     failures: int = 0
-    over_budget: set[str] = field(default_factory=set)  # documents whose snapshot is too big
+    over_budget: set[str] = field(default_factory=set)  # documents above DOC_BUDGET_BYTES
 
 
 class Compactor:
@@ -77,25 +79,35 @@ class Compactor:
             doc_ids += [d for d in settled if d not in doc_ids][: BATCH - len(doc_ids)]
         done = 0
         for doc_id in doc_ids:
-            started = time.perf_counter()
-            snapshot = await self._storage.build_snapshot(doc_id, before_ms)
-            if snapshot is None:
-                continue
-            # Logged between the build and the swap: a kill after this line lands mid-compaction.
-            log.debug("compacting %s: folding up to seq %d", doc_id, snapshot.upto_seq)
-            if await self._storage.swap_snapshot(doc_id, snapshot, self._clock()):
+            folded = await self._fold(doc_id, before_ms)
+            if folded:
                 done += 1
-                self.stats.documents += 1
-                log.info(
-                    "compacted %s up to seq %d into %d bytes in %.0f ms",
-                    doc_id,
-                    snapshot.upto_seq,
-                    len(snapshot.body),
-                    (time.perf_counter() - started) * 1000,
-                )
-                self._check_budget(doc_id, len(snapshot.body))
-            # else: another relay process compacted it first, which is as good
+                self._check_budget(doc_id, await self._storage.doc_bytes(doc_id))
         return done
+
+    async def _fold(self, doc_id: str, before_ms: int) -> int:
+        """Fold a few segments' worth of ``doc_id``'s settled log; how many were swapped in."""
+        swapped = 0
+        for _ in range(SEGMENTS_PER_PASS):
+            started = time.perf_counter()
+            segment = await self._storage.build_segment(doc_id, before_ms)
+            if segment is None:
+                break
+            # Logged between the build and the swap: a kill after this line lands mid-compaction.
+            log.debug("compacting %s: folding up to seq %d", doc_id, segment.upto_seq)
+            if not await self._storage.swap_segment(doc_id, segment, self._clock()):
+                break  # another relay process compacted it first, which is as good
+            swapped += 1
+            self.stats.segments += 1
+            log.info(
+                "compacted %s: %d updates up to seq %d into %d bytes in %.0f ms",
+                doc_id,
+                segment.rows,
+                segment.upto_seq,
+                len(segment.body),
+                (time.perf_counter() - started) * 1000,
+            )
+        return swapped
 
     def _check_budget(self, doc_id: str, size: int) -> None:
         if size > DOC_BUDGET_BYTES:

@@ -34,6 +34,7 @@ class RelayConfig:
     compact_interval_s: float = 60.0  # how often the compactor looks for long logs
     compact_min_updates: int = 100  # settled rows a document's log needs before it is folded
     compact_min_age_s: float = 300.0  # rows younger than this stay in the log (a cheap tail)
+    shadow_budget_mb: int = 256  # live copies of documents kept in memory (see shadows.py)
     log_level: str = "INFO"
 
     @classmethod
@@ -65,6 +66,8 @@ class RelayConfig:
             )
         if self.compact_min_age_s < 0:
             raise ConfigError("the compaction's minimum age cannot be negative")
+        if self.shadow_budget_mb < 1:
+            raise ConfigError("the shadow budget must be at least 1 MB")
         if self.ws_queue < 1:
             raise ConfigError("the WebSocket queue must hold at least 1 hint")
         if self.database is not None and not self.database.startswith(_POSTGRES_SCHEMES):

@@ -1,8 +1,8 @@
 """Documents edited on the relay: the owner's catalog and settings edits, as ordinary updates.
 
-A document is materialised from storage (snapshot, then the log in seq order) into a fresh
-``pycrdt.Doc``, edited, and the update the edit made is appended through ``storage.append`` like
-a device's push: logged, deduplicated, numbered, then hinted to the stores. The layout is the
+A document is edited on its shadow (see ``shadows``: the relay's live copy, level with storage),
+and the update the edit made is appended through ``storage.append`` like a device's push: logged,
+deduplicated, numbered, then hinted to the stores. The layout is the
 edge's (see shared.schemas.documents): catalog entities are a nested ``Map`` of field -> msgspec
 JSON, settings are flat keys of the ``settings`` map. Edits write only the fields they name, so a
 store's concurrent edit of another field survives the merge.
@@ -15,12 +15,10 @@ DocumentError
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, Generic, TypeVar
@@ -29,6 +27,7 @@ from zoneinfo import available_timezones
 import msgspec
 import pycrdt
 
+from cloud.relay.shadows import Shadows
 from cloud.relay.storage.base import Storage
 from shared.schemas.documents import Item, StoreSettings
 from shared.schemas.sync import PushAck, Update, update_hash
@@ -37,7 +36,6 @@ log = logging.getLogger("fynlo.relay")
 T = TypeVar("T")
 
 _CLIENT_ID_LIMIT = 2**53  # Yjs client ids must stay exact in JavaScript numbers
-_PAGE = 1000  # updates read per storage call while materialising
 _MAX_PERCENT_PLACES = 10  # as the edge accepts
 _encoder = msgspec.json.Encoder()
 
@@ -83,42 +81,25 @@ class Edited(Generic[T]):
 
 @dataclass
 class Documents:
-    """Reads and edits documents held in the relay's storage, one edit per document at a time."""
+    """Reads and edits documents held in the relay's storage, through their shadows."""
 
     storage: Storage
-    client_id: int
+    shadows: Shadows
     clock: Callable[[], int]
-    _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
-        default_factory=weakref.WeakValueDictionary
-    )
 
-    async def load(self, doc_id: str, client_id: int | None = None) -> pycrdt.Doc:
-        """A fresh Doc holding everything stored for ``doc_id`` (empty when it is unknown)."""
-        doc = pycrdt.Doc() if client_id is None else pycrdt.Doc(client_id=client_id)
-        cursor = 0
-        while True:
-            pulled = await self.storage.pull(doc_id, cursor, _PAGE)
-            if pulled.snapshot is not None:
-                doc.apply_update(pulled.snapshot)
-            for update in pulled.updates:
-                doc.apply_update(update.body)
-            cursor = pulled.cursor
-            if not pulled.more:
-                return doc
+    async def read(self, doc_id: str, read: Callable[[pycrdt.Doc], T]) -> T:
+        """``read`` of the document as storage holds it now (an empty one when unknown)."""
+        async with self.shadows.use(doc_id) as shadow:
+            return read(shadow.doc)
 
     async def edit(self, doc_id: str, change: Callable[[pycrdt.Doc], T]) -> Edited[T]:
         """Run ``change`` on the current document and append the update it makes.
 
-        ``change`` validates before it writes; if it raises, nothing is appended and the
-        materialised copy is dropped, so a refused edit leaves no trace.
+        ``change`` validates before it writes; if it raises, nothing is appended and the shadow
+        is dropped, so a refused edit leaves no trace.
         """
-        lock = self._locks.get(doc_id)
-        if lock is None:
-            lock = self._locks[doc_id] = asyncio.Lock()
-        # Our client id continues from the clock the stored log holds for it: two edits of one
-        # document at once would mint the same (client, clock) pairs, so they take turns.
-        async with lock:
-            doc = await self.load(doc_id, self.client_id)
+        async with self.shadows.use(doc_id) as shadow:
+            doc = shadow.doc
             captured: list[bytes] = []
             subscription = doc.observe(lambda event: captured.append(event.update))
             try:
@@ -130,7 +111,9 @@ class Documents:
                 return Edited(result, None)
             body = captured[0] if len(captured) == 1 else pycrdt.merge_updates(*captured)
             update = Update(hash=update_hash(body), body=body)
-            return Edited(result, await self.storage.append(doc_id, [update], self.clock()))
+            ack = await self.storage.append(doc_id, [update], self.clock(), doc.get_state())
+            shadow.follow(ack)
+            return Edited(result, ack)
 
 
 # --- people --------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ class EdgeConfig:
     log_level: str = "INFO"
     ws_queue: int = MAX_QUEUED  # events a tablet may fall behind before it must resync
     sync_interval_s: float = 15.0  # pull at least this often while the relay sends no hint
+    sync_verify_interval_s: float = 60.0  # compare state vectors with the relay this often
 
     @classmethod
     def load(cls, data_dir: Path, env: dict[str, str] | None = None, **flags: object) -> EdgeConfig:

@@ -47,6 +47,10 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
     conn = edge.store.read
     orders = conn.execute("SELECT state, count(*) FROM orders GROUP BY state").fetchall()
     over_budget = sum(size > DOC_BUDGET_BYTES for size in document_sizes(conn).values())
+    # Kept in the store: a repair a restart ago still counts.
+    repairs, missing = conn.execute(
+        "SELECT coalesce(sum(repairs), 0), coalesce(sum(relay_missing), 0) FROM sync_state"
+    ).fetchone()
     lines = [
         "# TYPE fynlo_writer_batches_total counter",
         f"fynlo_writer_batches_total {edge.store.writer.batches}",
@@ -63,6 +67,12 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
         "# HELP fynlo_documents_over_budget documents above the 5 MB budget",
         "# TYPE fynlo_documents_over_budget gauge",
         f"fynlo_documents_over_budget {over_budget}",
+        "# HELP fynlo_sync_repairs_total what the relay lacked, pushed again (nothing was pending)",
+        "# TYPE fynlo_sync_repairs_total counter",
+        f"fynlo_sync_repairs_total {repairs}",
+        "# HELP fynlo_sync_relay_missing documents the last check found the relay lacking",
+        "# TYPE fynlo_sync_relay_missing gauge",
+        f"fynlo_sync_relay_missing {missing}",
         "# TYPE fynlo_http_responses_total counter",
         *(
             f'fynlo_http_responses_total{{status="{s}"}} {n}'

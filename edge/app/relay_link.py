@@ -45,6 +45,7 @@ def sync_worker(edge: Edge) -> SyncWorker | None:
         org_id=edge.org_id,
         store_id=edge.store_id,
         interval_s=edge.config.sync_interval_s,
+        verify_interval_s=edge.config.sync_verify_interval_s,
     )
 
 

@@ -1,8 +1,8 @@
-"""The CRDT document store: live pycrdt Docs over the ``crdt_update`` log and its snapshots.
+"""The CRDT document store: live pycrdt Docs over the ``crdt_update`` log and its segments.
 
 Only the writer (whichever thread leads its batch, one at a time) touches this object: pycrdt
 transactions from several tasks silently merge into one update. A document is loaded from its
-compacted snapshot plus the later log entries, with the appliance's pinned client id, so its own
+compacted segments plus the later log entries, with the appliance's pinned client id, so its own
 future updates continue its own clock.
 """
 
@@ -126,13 +126,13 @@ def _collector(
 
 
 def stored_updates(conn: apsw.Connection, doc_id: str) -> Iterable[bytes]:
-    """The snapshot (if any) then every later update of a document, in log order."""
-    row = conn.execute("SELECT body FROM crdt_snapshot WHERE doc_id = ?", (doc_id,)).fetchone()
-    if row is not None:
-        yield row[0]
-    for (body,) in conn.execute(
-        "SELECT body FROM crdt_update WHERE doc_id = ? ORDER BY seq", (doc_id,)
-    ):
+    """The segments then every later update of a document, in log order."""
+    rows = conn.execute(
+        "SELECT body FROM (SELECT upto_seq AS seq, body FROM crdt_segment WHERE doc_id = ?1"
+        " UNION ALL SELECT seq, body FROM crdt_update WHERE doc_id = ?1) ORDER BY seq",
+        (doc_id,),
+    )
+    for (body,) in rows:
         yield body
 
 
@@ -168,16 +168,16 @@ def pinned_client_id(conn: apsw.Connection, doc_id: str) -> int:
 def document_ids(conn: apsw.Connection) -> list[str]:
     """Every document the log knows, snapshot or updates."""
     rows = conn.execute(
-        "SELECT doc_id FROM crdt_snapshot UNION SELECT doc_id FROM crdt_update ORDER BY 1"
+        "SELECT DISTINCT doc_id FROM crdt_segment UNION SELECT doc_id FROM crdt_update ORDER BY 1"
     )
     return [r[0] for r in rows]
 
 
 def document_sizes(conn: apsw.Connection) -> dict[str, int]:
-    """Bytes each document takes in the log (snapshot plus later updates): what it costs to hold,
+    """Bytes each document takes in the log (segments plus later updates): what it costs to hold,
     replay and ship, a little above its merged size."""
     rows = conn.execute(
-        "SELECT doc_id, sum(n) FROM (SELECT doc_id, length(body) AS n FROM crdt_snapshot"
+        "SELECT doc_id, sum(n) FROM (SELECT doc_id, length(body) AS n FROM crdt_segment"
         " UNION ALL SELECT doc_id, length(body) FROM crdt_update) GROUP BY doc_id"
     )
     return {doc_id: size for doc_id, size in rows}

@@ -157,7 +157,52 @@ DROP INDEX orders_day_number;
 CREATE INDEX orders_day_number ON orders (business_day, number);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+_V4 = """
+-- Log sequence numbers only ever grow. Without AUTOINCREMENT SQLite handed out again the seqs of
+-- rows a compaction had deleted: new updates sat at or below sync_state.pushed_seq and were never
+-- pushed (sales silently left behind).
+CREATE TABLE crdt_update_v4 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    body BLOB NOT NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('local', 'remote')),
+    at_ms INTEGER NOT NULL,
+    UNIQUE (doc_id, hash)
+);
+INSERT INTO crdt_update_v4 (seq, doc_id, hash, body, origin, at_ms)
+    SELECT seq, doc_id, hash, body, origin, at_ms FROM crdt_update;
+DROP TABLE crdt_update;
+ALTER TABLE crdt_update_v4 RENAME TO crdt_update;
+CREATE INDEX crdt_update_doc ON crdt_update (doc_id, seq);
+-- Compaction folds runs of the log into segments and never rewrites one: a pass costs what it
+-- folds, not the whole document, and no stored piece outgrows what one push may carry.
+CREATE TABLE crdt_segment (
+    doc_id TEXT NOT NULL,
+    upto_seq INTEGER NOT NULL,  -- the last log seq folded into it
+    body BLOB NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, upto_seq)
+);
+INSERT INTO crdt_segment (doc_id, upto_seq, body, at_ms)
+    SELECT doc_id, upto_seq, body, at_ms FROM crdt_snapshot;
+DROP TABLE crdt_snapshot;
+-- New seqs start above every seq anything ever recorded: the log, a snapshot, a push cursor.
+CREATE TEMP TABLE v4_top AS SELECT max(
+    coalesce((SELECT max(seq) FROM crdt_update), 0),
+    coalesce((SELECT max(upto_seq) FROM crdt_segment), 0),
+    coalesce((SELECT max(pushed_seq) FROM sync_state), 0)) AS seq;
+DELETE FROM sqlite_sequence WHERE name = 'crdt_update';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'crdt_update', seq FROM v4_top;
+DROP TABLE v4_top;
+-- The relay's own view, checked now and then: what it lacked and what was pushed again.
+ALTER TABLE sync_state ADD COLUMN verified_ms INTEGER;      -- its state vector covered ours
+ALTER TABLE sync_state ADD COLUMN relay_missing INTEGER NOT NULL DEFAULT 0;  -- and now it did not
+ALTER TABLE sync_state ADD COLUMN repairs INTEGER NOT NULL DEFAULT 0;  -- pushes of what it lacked
+ALTER TABLE sync_state ADD COLUMN last_repair_ms INTEGER;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 
 # Tables derived from documents: emptied and refilled by a rebuild.
 PROJECTION_TABLES = (

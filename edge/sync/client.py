@@ -64,6 +64,11 @@ class RelayClient:
     async def pull(self, request: sync.PullRequest) -> sync.PullResponse:
         return await self._send("POST", f"{SYNC}/pull", request, sync.PullResponse)
 
+    async def state(self, doc_ids: list[str]) -> sync.StateResponse:
+        """What the relay holds of these documents (their state vectors)."""
+        request = sync.StateRequest(doc_ids=doc_ids)
+        return await self._send("POST", f"{SYNC}/state", request, sync.StateResponse)
+
     async def _send(
         self, method: str, path: str, message: msgspec.Struct | None, answer: type[M]
     ) -> M:

@@ -13,6 +13,8 @@ import msgspec
 
 from shared.schemas.sync import PushAck, Update, update_hash
 
+SEGMENTS_PER_PUSH = 4  # a segment is at most 1 MiB: a page stays far below the relay's limit
+
 
 class DocCursor(msgspec.Struct, frozen=True, kw_only=True):
     doc_id: str
@@ -22,26 +24,17 @@ class DocCursor(msgspec.Struct, frozen=True, kw_only=True):
     last_success_ms: int | None = None
     last_error: str | None = None
     last_error_ms: int | None = None
+    verified_ms: int | None = None  # the relay's state vector last covered ours
+    relay_missing: bool = False  # a check found the relay lacking, not yet repaired
+    repairs: int = 0
+    last_repair_ms: int | None = None
 
 
 def cursors(conn: apsw.Connection) -> dict[str, DocCursor]:
     """Every document's cursors (documents never synced are absent: all zero)."""
-    rows = conn.execute(
-        "SELECT doc_id, pushed_seq, pull_cursor, relay_head, last_success_ms, last_error,"
-        " last_error_ms FROM sync_state"
-    )
-    return {
-        r[0]: DocCursor(
-            doc_id=r[0],
-            pushed_seq=r[1],
-            pull_cursor=r[2],
-            relay_head=r[3],
-            last_success_ms=r[4],
-            last_error=r[5],
-            last_error_ms=r[6],
-        )
-        for r in rows
-    }
+    columns = DocCursor.__struct_fields__
+    rows = conn.execute(f"SELECT {', '.join(columns)} FROM sync_state")
+    return {r[0]: DocCursor(**dict(zip(columns, r, strict=True))) for r in rows}
 
 
 def pending(
@@ -49,33 +42,33 @@ def pending(
 ) -> tuple[list[Update], int]:
     """Local updates after ``pushed_seq`` (at most ``limit``) and the seq to record once sent.
 
-    When compaction has folded unpushed updates into the snapshot, the snapshot goes first: it
-    holds them (and what came from elsewhere, which the relay already has and ignores).
+    When compaction has folded unpushed updates into segments, those segments go first, a few
+    per page (each is at most a megabyte): they hold them (and what came from elsewhere, which
+    the relay already has and ignores).
     """
-    with conn:  # one read transaction: the snapshot and the log agree
-        snapshot = conn.execute(
-            "SELECT upto_seq, body FROM crdt_snapshot WHERE doc_id = ?", (doc_id,)
-        ).fetchone()
-        updates: list[Update] = []
-        after = pushed_seq
-        if snapshot is not None and snapshot[0] > pushed_seq:
-            updates.append(Update(hash=update_hash(snapshot[1]), body=snapshot[1]))
-            after = snapshot[0]
+    with conn:  # one read transaction: the segments and the log agree
+        segments = conn.execute(
+            "SELECT upto_seq, body FROM crdt_segment WHERE doc_id = ? AND upto_seq > ?"
+            " ORDER BY upto_seq LIMIT ?",
+            (doc_id, pushed_seq, SEGMENTS_PER_PUSH),
+        ).fetchall()
+        if segments:
+            return [Update(hash=update_hash(b), body=b) for _, b in segments], segments[-1][0]
         rows = conn.execute(
             "SELECT seq, hash, body FROM crdt_update WHERE doc_id = ? AND seq > ?"
             " AND origin = 'local' ORDER BY seq LIMIT ?",
-            (doc_id, after, limit),
+            (doc_id, pushed_seq, limit),
         ).fetchall()
-    updates += [Update(hash=h, body=b) for _, h, b in rows]
-    return updates, rows[-1][0] if rows else after
+    return [Update(hash=h, body=b) for _, h, b in rows], rows[-1][0] if rows else pushed_seq
 
 
 def pending_counts(conn: apsw.Connection) -> dict[str, int]:
-    """Local updates not yet acknowledged by the relay, per document."""
+    """Local updates (and segments holding some) not yet acknowledged by the relay, per document."""
     rows = conn.execute(
-        "SELECT u.doc_id, count(*) FROM crdt_update u LEFT JOIN sync_state s"
+        "SELECT doc_id, count(*) FROM (SELECT u.doc_id FROM crdt_update u LEFT JOIN sync_state s"
         " ON s.doc_id = u.doc_id WHERE u.origin = 'local' AND u.seq > coalesce(s.pushed_seq, 0)"
-        " GROUP BY u.doc_id"
+        " UNION ALL SELECT g.doc_id FROM crdt_segment g LEFT JOIN sync_state s"
+        " ON s.doc_id = g.doc_id WHERE g.upto_seq > coalesce(s.pushed_seq, 0)) GROUP BY doc_id"
     )
     return {doc_id: count for doc_id, count in rows}
 
@@ -105,6 +98,19 @@ def record_pull(conn: apsw.Connection, doc_id: str, cursor: int, head: int, at_m
         " (?1, ?2, ?3, ?4) ON CONFLICT (doc_id) DO UPDATE SET pull_cursor = max(pull_cursor, ?2),"
         " relay_head = max(relay_head, ?3), last_success_ms = ?4, last_error = NULL",
         (doc_id, cursor, head, at_ms),
+    )
+
+
+def has_errors(conn: apsw.Connection) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM sync_state WHERE last_error IS NOT NULL").fetchone() is not None
+    )
+
+
+def clear_errors(conn: apsw.Connection) -> None:
+    """A whole round went through: no document's error holds any more."""
+    conn.execute(
+        "UPDATE sync_state SET last_error = NULL, last_error_ms = NULL WHERE last_error IS NOT NULL"
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
 
 import msgspec
@@ -18,25 +19,29 @@ import msgspec
 from edge.store.documents import document_ids
 from edge.store.store import Store
 from edge.store.writer import WriteTx
-from edge.sync import cursors
+from edge.sync import cursors, verify
 from edge.sync.backoff import backoff_s
 from edge.sync.client import RelayClient
-from edge.sync.errors import SyncError
+from edge.sync.errors import RelayRefused, SyncError
 from edge.sync.hints import HintListener
 from shared.schemas.sync import (
     MAX_BATCH_UPDATES,
     PullDoc,
     PulledDoc,
     PullRequest,
+    PushAck,
     PushDoc,
     PushRequest,
+    Update,
     in_scope,
+    update_hash,
 )
 from shared.tasks import cancel_and_wait
 
 log = logging.getLogger("fynlo.sync")
 PUSH_PAGE = 200
 PULL_PAGE = 500
+MAX_STATE_DOCS = 256  # documents per state request
 
 
 class SyncSummary(msgspec.Struct, kw_only=True):
@@ -50,6 +55,7 @@ class SyncSummary(msgspec.Struct, kw_only=True):
     last_error_ms: int | None = None
     rounds: int = 0
     live: bool = False  # the relay's hint socket is connected
+    repairs: int = 0  # pushes of what the relay lacked though nothing was pending
 
 
 class SyncWorker:
@@ -63,6 +69,7 @@ class SyncWorker:
         org_id: str,
         store_id: str,
         interval_s: float = 15.0,
+        verify_interval_s: float = 60.0,
         jitter: Callable[[], float] = random.random,
         live_hints: bool = True,
     ) -> None:
@@ -71,6 +78,8 @@ class SyncWorker:
         self._org_id = org_id
         self._store_id = store_id
         self._interval_s = interval_s
+        self._verify_interval_s = verify_interval_s
+        self._verified_at: float | None = None  # time.monotonic() of the last periodic check
         self._jitter = jitter
         self._wake = asyncio.Event()  # sync now: a button, or a hint from the relay
         self._changed = asyncio.Event()  # a local commit: push it, unless backing off
@@ -112,9 +121,18 @@ class SyncWorker:
             self._loop.call_soon_threadsafe(self._changed.set)
 
     async def run_once(self) -> None:
-        """One full round: push everything pending, then pull everything new."""
+        """One full round: push everything pending, pull everything new, check now and then
+        that the relay holds everything this appliance does."""
         await self._push_all()
         await self._pull_all()
+        now = time.monotonic()
+        if self._verified_at is None or now - self._verified_at >= self._verify_interval_s:
+            await self._verify_due()
+            self._verified_at = now
+        if cursors.has_errors(self._store.read):
+            # An error of an earlier round no longer holds: it would stay forever on a document
+            # with nothing new to push or pull. (Only then a write: a quiet till stays idle.)
+            await self._store.writer.run(lambda tx: cursors.clear_errors(tx.conn))
 
     async def _run(self) -> None:
         while True:
@@ -150,28 +168,98 @@ class SyncWorker:
             lambda tx: cursors.record_error(tx.conn, doc_ids, error, tx.at_ms)
         )
 
+    def _scoped(self, doc_ids: list[str]) -> list[str]:
+        return [d for d in doc_ids if in_scope(d, self._org_id, self._store_id)]
+
     async def _push_all(self) -> None:
         conn = self._store.read
         marks = cursors.cursors(conn)
-        for doc_id in document_ids(conn):
-            if not in_scope(doc_id, self._org_id, self._store_id):
-                continue
+        for doc_id in self._scoped(document_ids(conn)):
             pushed = marks[doc_id].pushed_seq if doc_id in marks else 0
+            vector = None
             while True:
                 updates, upto = cursors.pending(conn, doc_id, pushed, PUSH_PAGE)
                 if not updates:
                     break
-                answer = await self._client.push(
-                    PushRequest(docs=[PushDoc(doc_id=doc_id, updates=updates)])
-                )
-                if not answer.acks:
-                    raise SyncError(f"the relay did not acknowledge {doc_id}")
+                ack = await self._push_page(doc_id, updates)
                 await self._store.writer.run(
-                    lambda tx, d=doc_id, u=upto, a=answer.acks[0]: cursors.record_push(
+                    lambda tx, d=doc_id, u=upto, a=ack: cursors.record_push(
                         tx.conn, d, u, a, tx.at_ms
                     )
                 )
-                pushed = upto
+                pushed, vector = upto, ack.state_vector
+            if vector is not None:
+                await self._verify(doc_id, vector)
+
+    async def _push_page(self, doc_id: str, updates: list[Update]) -> PushAck:
+        """Push one page; when the relay lacks what it builds on, repair first, then again."""
+        request = PushRequest(docs=[PushDoc(doc_id=doc_id, updates=updates)])
+        try:
+            answer = await self._client.push(request)
+        except RelayRefused as exc:
+            if exc.code != "update-incomplete":
+                raise
+            await self._repair(doc_id, force=True)
+            answer = await self._client.push(request)
+        if not answer.acks:
+            raise SyncError(f"the relay did not acknowledge {doc_id}")
+        return answer.acks[0]
+
+    async def _verify_due(self) -> None:
+        """Ask the relay's state vectors of the documents due a check, and check them."""
+        conn = self._store.read
+        due = verify.due(conn, self._scoped(document_ids(conn)), self._store.clock())
+        for start in range(0, len(due), MAX_STATE_DOCS):
+            answer = await self._client.state(due[start : start + MAX_STATE_DOCS])
+            for doc in answer.docs:
+                await self._verify(doc.doc_id, doc.state_vector)
+
+    async def _verify(self, doc_id: str, relay_vector: bytes) -> None:
+        """Compare the relay's vector with ours; push what it lacks, once, and check again."""
+        check = await self._check(doc_id, relay_vector)
+        if check.missing is None:
+            return
+        await self._push_repair(doc_id, check.missing)
+
+    async def _repair(self, doc_id: str, *, force: bool = False) -> None:
+        """Push what the relay lacks of ``doc_id``, as its state vector shows it now."""
+        answer = await self._client.state([doc_id])
+        relay_vector = answer.docs[0].state_vector
+        docs = self._store.writer.docs
+        missing: bytes | None = await self._store.writer.run(
+            lambda tx: verify.missing(tx, docs, doc_id, relay_vector)
+        )
+        if missing is not None or force:
+            await self._push_repair(doc_id, missing or b"")
+
+    async def _check(self, doc_id: str, relay_vector: bytes) -> verify.Check:
+        docs = self._store.writer.docs
+        check: verify.Check = await self._store.writer.run(
+            lambda tx: verify.check(tx, docs, doc_id, relay_vector)
+        )
+        return check
+
+    async def _push_repair(self, doc_id: str, missing: bytes) -> None:
+        if not missing:
+            raise SyncError(f"the relay refused {doc_id} and lacks nothing this appliance holds")
+        log.warning(
+            "the relay lacks part of %s although nothing waits to be pushed: pushing the"
+            " %d bytes it lacks again",
+            doc_id,
+            len(missing),
+        )
+        await self._store.writer.run(lambda tx: verify.record_missing(tx.conn, doc_id))
+        update = Update(hash=update_hash(missing), body=missing)
+        answer = await self._client.push(
+            PushRequest(docs=[PushDoc(doc_id=doc_id, updates=[update])])
+        )
+        await self._store.writer.run(lambda tx: verify.record_repair(tx.conn, doc_id, tx.at_ms))
+        self._summary.repairs += 1
+        vector = answer.acks[0].state_vector if answer.acks else None
+        if vector is not None:
+            check = await self._check(doc_id, vector)
+            if check.missing is not None:
+                raise SyncError(f"the relay still lacks part of {doc_id} after a repair")
 
     async def _pull_all(self) -> None:
         listing = await self._client.docs()

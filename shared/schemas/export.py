@@ -38,6 +38,8 @@ SYNC: tuple[type[msgspec.Struct], ...] = (
     sync.PullRequest,
     sync.PullResponse,
     sync.DocList,
+    sync.StateRequest,
+    sync.StateResponse,
     sync.DocChanged,
 )
 

@@ -73,6 +73,9 @@ class PushAck(msgspec.Struct, frozen=True, kw_only=True):
     accepted: int  # appended now
     duplicates: int  # already held: nothing changed
     head: int  # the document's highest seq after this push
+    # What the relay holds of the document after this push (a Yjs state vector): the appliance
+    # checks it covers everything it holds itself.
+    state_vector: bytes | None = None
 
 
 class PushResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,6 +101,7 @@ class PulledDoc(msgspec.Struct, frozen=True, kw_only=True):
     updates: list[Update] = []
     cursor: int  # store this after applying everything above
     more: bool = False  # other updates wait: pull again from ``cursor``
+    segments: int = 0  # how many of ``updates`` (the first) are compacted segments, not log rows
 
 
 class PullResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,6 +115,22 @@ class DocHead(msgspec.Struct, frozen=True, kw_only=True):
 
 class DocList(msgspec.Struct, frozen=True, kw_only=True):
     docs: list[DocHead]
+
+
+class StateRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Which documents' state vectors the appliance wants (``POST /sync/state``)."""
+
+    doc_ids: Annotated[list[DocId], msgspec.Meta(min_length=1, max_length=256)]
+
+
+class DocState(msgspec.Struct, frozen=True, kw_only=True):
+    doc_id: str
+    head: int
+    state_vector: bytes  # what the relay holds (an empty vector for a document it never saw)
+
+
+class StateResponse(msgspec.Struct, frozen=True, kw_only=True):
+    docs: list[DocState]
 
 
 class DocChanged(msgspec.Struct, frozen=True, kw_only=True):
@@ -157,6 +177,74 @@ def decode(body: bytes, type_: type[T], *, compressed: bool = False) -> T:
 def check_hashes(doc: PushDoc) -> list[int]:
     """Positions of updates whose hash does not match their bytes (a client bug or tampering)."""
     return [n for n, u in enumerate(doc.updates) if update_hash(u.body) != u.hash]
+
+
+# --- state vectors -------------------------------------------------------------------------------
+# A Yjs state vector: a count, then (client id, clock) pairs, all unsigned varints. Its byte
+# order is not canonical, so vectors are compared decoded.
+
+EMPTY_STATE_VECTOR = b"\x00"
+
+
+def _varuint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise ValueError("not a state vector: a number runs past its end")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def _put_varuint(out: bytearray, value: int) -> None:
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def decode_state_vector(data: bytes) -> dict[int, int]:
+    """client id -> clock; ValueError for bytes that are not a state vector."""
+    count, pos = _varuint(data, 0)
+    clocks = {}
+    for _ in range(count):
+        client, pos = _varuint(data, pos)
+        clocks[client], pos = _varuint(data, pos)
+    if pos != len(data):
+        raise ValueError("not a state vector: bytes left over")
+    return clocks
+
+
+def encode_state_vector(clocks: dict[int, int]) -> bytes:
+    out = bytearray()
+    _put_varuint(out, len(clocks))
+    for client, clock in sorted(clocks.items()):
+        _put_varuint(out, client)
+        _put_varuint(out, clock)
+    return bytes(out)
+
+
+def merge_state_vectors(a: bytes | None, b: bytes) -> bytes:
+    """The per-client maximum: both are lower bounds of what one store holds, so is this."""
+    if a is None:
+        return b
+    clocks = decode_state_vector(a)
+    for client, clock in decode_state_vector(b).items():
+        clocks[client] = max(clock, clocks.get(client, 0))
+    return encode_state_vector(clocks)
+
+
+def lacking(held: bytes, wanted: bytes) -> dict[int, int]:
+    """The clients whose updates ``wanted`` has and ``held`` lacks (client -> clock held)."""
+    have = decode_state_vector(held)
+    return {
+        client: have.get(client, 0)
+        for client, clock in decode_state_vector(wanted).items()
+        if have.get(client, 0) < clock
+    }
 
 
 # --- scope ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from edge.domain.errors import Conflict
 from edge.store.collections import collection
-from edge.store.compaction import build_snapshot, compact_once, swap_snapshot
+from edge.store.compaction import SEGMENT_UPDATES, build_segment, compact_once, swap_segment
 from edge.store.db import connect
 from edge.store.documents import (
     document_ids,
@@ -54,7 +54,7 @@ def test_migrations_run_from_empty_and_are_idempotent(tmp_path: Path) -> None:
     assert migrate(conn) == len(MIGRATIONS)
     assert migrate(conn) == len(MIGRATIONS)
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
-    assert {"crdt_update", "crdt_snapshot", "crdt_client", "orders", "audit"} <= tables
+    assert {"crdt_update", "crdt_segment", "crdt_client", "orders", "audit"} <= tables
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -62,6 +62,36 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     with pytest.raises(SchemaTooNew):
         migrate(conn)
+
+
+def test_v4_keeps_the_log_and_starts_new_seqs_above_every_recorded_one(tmp_path: Path) -> None:
+    # A v3 file whose compaction deleted the top of the log: its push cursor is above every row.
+    conn = connect(tmp_path / "x.db", writer=True)
+    for version, sql in enumerate(MIGRATIONS[:3], start=1):
+        with conn:
+            conn.execute(sql)
+            conn.execute(f"PRAGMA user_version = {version}")
+    with conn:
+        conn.execute(
+            "INSERT INTO crdt_snapshot (doc_id, upto_seq, body, at_ms) VALUES (?, 40, x'00', 1)",
+            (DAY,),
+        )
+        conn.execute(
+            "INSERT INTO crdt_update (seq, doc_id, hash, body, origin, at_ms)"
+            " VALUES (41, ?, x'01', x'02', 'local', 1)",
+            (DAY,),
+        )
+        conn.execute("INSERT INTO sync_state (doc_id, pushed_seq) VALUES (?, 57)", (DAY,))
+    migrate(conn)
+    assert conn.execute("SELECT doc_id, upto_seq FROM crdt_segment").fetchall() == [(DAY, 40)]
+    assert conn.execute("SELECT seq FROM crdt_update").fetchall() == [(41,)]
+    with conn:
+        conn.execute(
+            "INSERT INTO crdt_update (doc_id, hash, body, origin, at_ms)"
+            " VALUES (?, x'03', x'04', 'local', 2)",
+            (DAY,),
+        )
+    assert conn.execute("SELECT max(seq) FROM crdt_update").fetchone() == (58,)
 
 
 def test_writer_runs_in_wal_mode_without_auto_checkpoints(store: Store) -> None:
@@ -248,15 +278,18 @@ def test_rebuild_reproduces_identical_projections(store: Store) -> None:
     assert_rebuild_reproduces(store)
 
 
-def test_compaction_folds_the_log_into_a_snapshot_without_losing_entries(store: Store) -> None:
+def test_compaction_folds_the_log_into_segments_without_losing_entries(store: Store) -> None:
     ids = [store.writer.call(new_order).id for _ in range(60)]
     conn = connect(store.path, writer=False)
     assert compact_once(conn, store.writer, threshold=50) == 1
-    assert _rows(store, f"SELECT count(*) FROM crdt_snapshot WHERE doc_id = '{DAY}'") == [(1,)]
+    assert _rows(store, f"SELECT count(*) FROM crdt_segment WHERE doc_id = '{DAY}'") == [(1,)]
     assert _rows(store, f"SELECT count(*) FROM crdt_update WHERE doc_id = '{DAY}'") == [(0,)]
+    first = _rows(store, f"SELECT upto_seq, body FROM crdt_segment WHERE doc_id = '{DAY}'")
     ids += [store.writer.call(new_order).id for _ in range(60)]
-    assert compact_once(conn, store.writer, threshold=50) == 1  # folds onto the snapshot
+    assert compact_once(conn, store.writer, threshold=50) == 1  # a new segment after the first
     assert compact_once(conn, store.writer, threshold=50) == 0  # nothing due any more
+    segments = _rows(store, f"SELECT upto_seq, body FROM crdt_segment WHERE doc_id = '{DAY}'")
+    assert len(segments) == 2 and segments[0] == first[0]  # a segment is never rewritten
     doc = load_doc(store.read, DAY)
     assert set(doc.get("orders", type=pycrdt.Map).keys()) == set(ids)
     # The live document and the stored one agree, and the writer keeps working on top of it.
@@ -264,16 +297,34 @@ def test_compaction_folds_the_log_into_a_snapshot_without_losing_entries(store: 
     assert set(load_doc(store.read, DAY).get("orders", type=pycrdt.Map).keys()) == set(ids)
 
 
-def test_a_stale_snapshot_swap_is_refused(store: Store) -> None:
+def test_a_pass_folds_a_bounded_run_and_costs_only_what_it_folds(store: Store) -> None:
+    for _ in range(SEGMENT_UPDATES + 10):
+        store.writer.call(new_order)
+    conn = connect(store.path, writer=False)
+    segment = build_segment(conn, DAY)
+    assert segment is not None and segment.rows == SEGMENT_UPDATES
+    assert store.writer.call(lambda tx: swap_segment(tx, segment))
+    assert _rows(store, f"SELECT count(*) FROM crdt_update WHERE doc_id = '{DAY}'") == [(10,)]
+
+
+def test_log_seqs_never_go_back_after_compaction(store: Store) -> None:
+    for _ in range(6):
+        store.writer.call(new_order)
+    top = _rows(store, "SELECT max(seq) FROM crdt_update")[0][0]
+    assert compact_once(connect(store.path, writer=False), store.writer, threshold=5) == 1
+    store.writer.call(new_order)  # the log is empty now: a reused seq would be 1 again
+    assert _rows(store, "SELECT min(seq) FROM crdt_update")[0][0] > top
+
+
+def test_a_stale_segment_swap_is_refused(store: Store) -> None:
     for _ in range(5):
         store.writer.call(new_order)
     conn = connect(store.path, writer=False)
-    built = build_snapshot(conn, DAY)
+    built = build_segment(conn, DAY)
     assert built is not None
-    replaces, upto_seq, body = built
-    assert store.writer.call(lambda tx: swap_snapshot(tx, DAY, replaces, upto_seq, body))
-    # A second compactor working from the old view must not overwrite the newer snapshot.
-    assert not store.writer.call(lambda tx: swap_snapshot(tx, DAY, replaces, upto_seq, body))
+    assert store.writer.call(lambda tx: swap_segment(tx, built))
+    # A second compactor working from the old view must not add the same rows again.
+    assert not store.writer.call(lambda tx: swap_segment(tx, built))
 
 
 def test_client_ids_stay_pinned_within_a_run_and_change_on_each_start(tmp_path: Path) -> None:

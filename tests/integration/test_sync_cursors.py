@@ -1,4 +1,4 @@
-"""What the sync worker pushes: local updates after the cursor, the snapshot when compacted."""
+"""What the sync worker pushes: local updates after the cursor, segments when compacted."""
 
 from __future__ import annotations
 
@@ -35,12 +35,13 @@ def test_pending_pages_through_local_updates_after_the_cursor(store: Store) -> N
     assert cursors.pending_counts(store.read) == {}
 
 
-def test_after_compaction_the_snapshot_carries_what_was_not_pushed(store: Store) -> None:
+def test_after_compaction_the_segment_carries_what_was_not_pushed(store: Store) -> None:
     for _ in range(6):
         store.writer.call(new_order)
     assert compact_once(connect(store.path, writer=False), store.writer, threshold=5) == 1
+    assert cursors.pending_counts(store.read) == {DAY: 1}
     updates, upto = cursors.pending(store.read, DAY, 0, 100)
-    assert len(updates) == 1  # the snapshot alone holds all six sales
+    assert len(updates) == 1  # the segment alone holds all six sales
     replica = pycrdt.Doc()
     replica.apply_update(updates[0].body)
     mine = load_doc(store.read, DAY)
@@ -94,12 +95,12 @@ def test_a_push_that_only_adds_our_own_updates_moves_the_pull_cursor_past_them(
     assert _pull_cursor(store) == 8
 
 
-def test_document_sizes_count_the_snapshot_and_the_log_after_it(store: Store) -> None:
+def test_document_sizes_count_the_segments_and_the_log_after_them(store: Store) -> None:
     for _ in range(6):
         store.writer.call(new_order)
     log = store.read.execute("SELECT sum(length(body)) FROM crdt_update").fetchone()[0]
     assert document_sizes(store.read) == {DAY: log}
     compact_once(connect(store.path, writer=False), store.writer, threshold=5)
-    snapshot = store.read.execute("SELECT length(body) FROM crdt_snapshot").fetchone()[0]
+    snapshot = store.read.execute("SELECT sum(length(body)) FROM crdt_segment").fetchone()[0]
     tail = store.read.execute("SELECT coalesce(sum(length(body)), 0) FROM crdt_update").fetchone()
     assert document_sizes(store.read) == {DAY: snapshot + tail[0]}

@@ -32,7 +32,7 @@ _TABLES = [
     "orgs",
     "doc_heads",
     "doc_updates",
-    "doc_snapshots",
+    "doc_segments",
     "doc_folded",
 ]
 

@@ -38,9 +38,9 @@ async def test_a_pass_folds_the_settled_rows_of_long_logs_only(storage: Storage)
     clock.now_ms = 12_000
     runs = compactor(storage, clock)
     assert await runs.run_once() == 1
-    assert runs.stats.documents == 1
+    assert runs.stats.segments == 1
     pulled = await storage.pull(DOC, 0, 100)
-    assert pulled.snapshot is not None and pulled.updates == tail
+    assert pulled.segments == 1 and pulled.updates[1:] == tail
     assert_same_state(replay([pulled]), author)
     assert len((await storage.pull(OTHER, 0, 100)).updates) == 2
     assert await runs.run_once() == 0  # the tail is still young, two rows anyway
@@ -54,9 +54,25 @@ async def test_a_short_log_left_alone_for_a_day_is_folded_too(storage: Storage) 
     runs = compactor(storage, clock)
     assert await runs.run_once() == 1
     folded = await storage.pull(DOC, 0, 100)
-    assert folded.snapshot is not None and folded.updates == []
+    assert folded.segments == 1 and len(folded.updates) == 1
     assert_same_state(replay([folded]), quiet)
-    assert (await storage.pull(OTHER, 0, 100)).snapshot is None  # still young, and short
+    assert (await storage.pull(OTHER, 0, 100)).segments == 0  # still young, and short
+
+
+async def test_a_pass_costs_what_it_folds_and_never_rewrites_a_segment(storage: Storage) -> None:
+    clock, author = Clock(), Author()
+    await storage.append(DOC, author.write(5), at_ms=0)
+    clock.now_ms = 12_000
+    runs = compactor(storage, clock)
+    assert await runs.run_once() == 1
+    first = (await storage.pull(DOC, 0, 100)).updates
+    await storage.append(DOC, author.write(4), at_ms=clock.now_ms)
+    clock.now_ms += 12_000
+    assert await runs.run_once() == 1
+    pulled = await storage.pull(DOC, 0, 100)
+    # The first segment is as it was; the new rows became a second one.
+    assert pulled.segments == 2 and pulled.updates[0] == first[0]
+    assert_same_state(replay([pulled]), author)
 
 
 async def test_a_document_above_the_budget_is_reported(

@@ -36,8 +36,11 @@ from shared.schemas.sync import (
     PullResponse,
     PushDoc,
     PushRequest,
+    StateRequest,
+    StateResponse,
     Update,
     decode,
+    decode_state_vector,
     encode,
     update_hash,
 )
@@ -304,7 +307,7 @@ def test_push_then_pull_round_trips_real_updates(world: World) -> None:
     assert (rest.cursor, rest.more, [u.body for u in rest.updates]) == (3, False, updates[2:])
 
 
-def test_a_snapshot_is_pulled_as_only_what_the_device_lacks(world: World) -> None:
+def test_a_segment_is_pulled_as_only_what_the_device_lacks(world: World) -> None:
     doc_id = f"store/{world.store_a1}/day/2025-03-05"
     long_text = "x" * 4000  # the bulk of the document, already held by the device
     source, updates = edits({"order-1": long_text, "order-2": 1250, "order-3": "late"})
@@ -319,8 +322,9 @@ def test_a_snapshot_is_pulled_as_only_what_the_device_lacks(world: World) -> Non
         response = world.a1.send("pull", request)
         assert response.status_code == 200, response.text
         page = decode(response.content, PullResponse).docs[0]
-        assert page.cursor == 3 and page.updates == [] and page.snapshot is not None
-        return page.snapshot
+        assert (page.cursor, page.segments, len(page.updates)) == (3, 1, 1)
+        assert page.updates[0].hash == update_hash(page.updates[0].body)
+        return page.updates[0].body
 
     whole, missing = pull(None), pull(device.get_state())
     assert len(missing) < len(updates[2]) + 100 < len(whole)
@@ -578,3 +582,40 @@ def test_the_relay_serves_from_postgresql(tmp_path: Path, postgres_url: str) -> 
         assert replay([u.body for u in device.pull({doc_id: 0}).docs[0].updates]) == content(source)
         device.close()
         OPEN.remove(device)
+
+
+def test_an_update_building_on_what_the_relay_lacks_is_refused_whole(world: World) -> None:
+    doc_id = f"store/{world.store_a1}/day/2025-03-06"
+    author = pycrdt.Doc()
+    entries = author.get("entries", type=pycrdt.Map)
+    entries["order-1"] = "first"
+    first = author.get_update()
+    before = author.get_state()
+    entries["order-1"] = "first, changed"  # builds on the first write
+    second = author.get_update(before)
+    refused = world.a1.send("push", push_request({doc_id: [second]}))
+    assert_problem(refused, 422, "update-incomplete")
+    assert doc_id not in world.a1.heads()  # nothing stored
+    world.a1.push({doc_id: [first, second]})  # in order, both integrate
+    assert replay([u.body for u in world.a1.pull({doc_id: 0}).docs[0].updates]) == {
+        "order-1": "first, changed"
+    }
+
+
+def test_the_relay_answers_the_state_vector_of_what_it_holds(world: World) -> None:
+    doc_id = f"store/{world.store_a1}/day/2025-03-07"
+    source, updates = edits({"order-1": 1, "order-2": 2})
+    ack = world.a1.push({doc_id: updates}).acks[0]
+    assert ack.state_vector is not None
+    assert decode_state_vector(ack.state_vector) == decode_state_vector(source.get_state())
+    unknown = f"store/{world.store_a1}/day/2025-03-08"
+    response = world.a1.send("state", StateRequest(doc_ids=[doc_id, unknown]))
+    assert response.status_code == 200, response.text
+    answer = {d.doc_id: d for d in decode(response.content, StateResponse).docs}
+    assert answer[doc_id].head == 2
+    assert decode_state_vector(answer[doc_id].state_vector) == decode_state_vector(
+        source.get_state()
+    )
+    assert decode_state_vector(answer[unknown].state_vector) == {}
+    theirs = f"store/{world.store_a2}/day/2025-03-07"
+    assert_problem(world.a1.send("state", StateRequest(doc_ids=[theirs])), 403, "out-of-scope")

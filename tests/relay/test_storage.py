@@ -8,6 +8,7 @@ import pycrdt
 import pytest
 
 from cloud.relay.storage.base import Conflict, NotFound, Storage
+from cloud.relay.storage.merge import SEGMENT_UPDATES
 from shared.schemas.sync import PulledDoc, Update, update_hash
 from tests.relay.conftest import Backend
 
@@ -41,11 +42,9 @@ class Author:
 
 
 def replay(pulled: list[PulledDoc]) -> pycrdt.Doc:
-    """A fresh document with every pulled snapshot and update applied, in order."""
+    """A fresh document with every pulled segment and update applied, in order."""
     doc: pycrdt.Doc = pycrdt.Doc()
     for page in pulled:
-        if page.snapshot is not None:
-            doc.apply_update(page.snapshot)
         for update in page.updates:
             doc.apply_update(update.body)
     return doc
@@ -81,7 +80,7 @@ async def test_append_numbers_updates_in_their_order(storage: Storage) -> None:
     assert (ack.accepted, ack.duplicates, ack.head) == (5, 0, 5)
     pulled = await storage.pull(DOC, 0, 100)
     assert pulled.updates == updates
-    assert (pulled.cursor, pulled.more, pulled.snapshot) == (5, False, None)
+    assert (pulled.cursor, pulled.more, pulled.segments) == (5, False, 0)
 
 
 async def test_append_twice_counts_duplicates_and_keeps_the_head(storage: Storage) -> None:
@@ -96,7 +95,7 @@ async def test_append_twice_counts_duplicates_and_keeps_the_head(storage: Storag
     assert (await storage.pull(DOC, 0, 100)).updates == first + second
 
 
-async def test_an_update_folded_into_the_snapshot_stays_a_duplicate(storage: Storage) -> None:
+async def test_an_update_folded_into_a_segment_stays_a_duplicate(storage: Storage) -> None:
     updates = Author().write(3)
     await storage.append(DOC, updates, at_ms=1)
     assert await storage.compact(DOC, at_ms=2)
@@ -122,55 +121,57 @@ async def test_pull_of_an_unknown_document_is_empty_with_the_cursor_unchanged(
     storage: Storage,
 ) -> None:
     pulled = await storage.pull("store/s1/day/1999-01-01", 7, 100)
-    assert (pulled.cursor, pulled.more, pulled.snapshot, pulled.updates) == (7, False, None, [])
+    assert (pulled.cursor, pulled.more, pulled.segments, pulled.updates) == (7, False, 0, [])
 
 
-async def test_pull_after_compaction_sends_the_snapshot_then_the_tail(storage: Storage) -> None:
+async def test_pull_after_compaction_sends_the_segment_then_the_tail(storage: Storage) -> None:
     author = Author()
     await storage.append(DOC, author.write(10), at_ms=1)
     assert await storage.compact(DOC, at_ms=2)
-    only_snapshot = await storage.pull(DOC, 0, 100)
-    assert (only_snapshot.cursor, only_snapshot.updates) == (10, [])
-    assert_same_state(replay([only_snapshot]), author)
+    only_segment = await storage.pull(DOC, 0, 100)
+    assert (only_segment.cursor, only_segment.segments, len(only_segment.updates)) == (10, 1, 1)
+    assert only_segment.updates[0].hash == update_hash(only_segment.updates[0].body)
+    assert_same_state(replay([only_segment]), author)
 
     tail = author.write(3)
     await storage.append(DOC, tail, at_ms=3)
     pages = await pull_all(storage, 4, 2)  # a cursor inside the folded log
-    assert pages[0].snapshot is not None
-    assert [(p.cursor, p.more) for p in pages] == [(12, True), (13, False)]
-    assert [u for p in pages for u in p.updates] == tail
+    assert pages[0].segments == 1
+    assert [(p.cursor, p.more) for p in pages] == [(11, True), (13, False)]
+    assert [u for p in pages for u in p.updates][1:] == tail
     assert_same_state(replay(pages), author)
 
-    past = await storage.pull(DOC, 11, 100)  # level with the snapshot: no snapshot again
-    assert (past.snapshot, past.updates, past.cursor) == (None, tail[1:], 13)
+    past = await storage.pull(DOC, 11, 100)  # level with the segment: no segment again
+    assert (past.segments, past.updates, past.cursor) == (0, tail[1:], 13)
 
 
 async def test_a_push_during_compaction_stays_in_the_tail(storage: Storage) -> None:
     author = Author()
     await storage.append(DOC, author.write(6), at_ms=1)
-    snapshot = await storage.build_snapshot(DOC)
-    assert (snapshot.base_seq, snapshot.upto_seq) == (0, 6)
-    assert clocks(snapshot.state_vector) == clocks(author.doc.get_state())
+    segment = await storage.build_segment(DOC)
+    assert segment is not None
+    assert (segment.base_seq, segment.upto_seq, segment.rows) == (0, 6, 6)
     late = author.write(1)
     await storage.append(DOC, late, at_ms=2)  # lands between the build and the swap
-    assert await storage.swap_snapshot(DOC, snapshot, at_ms=3)
+    assert await storage.swap_segment(DOC, segment, at_ms=3)
     pulled = await storage.pull(DOC, 0, 100)
-    assert (pulled.updates, pulled.cursor) == (late, 7)
+    assert (pulled.updates[1:], pulled.cursor, pulled.segments) == (late, 7, 1)
     assert_same_state(replay([pulled]), author)
 
 
 async def test_compaction_gives_up_when_another_swapped_first(storage: Storage) -> None:
     author = Author()
     await storage.append(DOC, author.write(3), at_ms=1)
-    early = await storage.build_snapshot(DOC)
+    early = await storage.build_segment(DOC)
     await storage.append(DOC, author.write(3), at_ms=2)
-    later = await storage.build_snapshot(DOC)
+    later = await storage.build_segment(DOC)
+    assert early is not None and later is not None
     assert (early.upto_seq, later.upto_seq) == (3, 6)
-    assert await storage.swap_snapshot(DOC, later, at_ms=3)
-    # Swapping the older build now would put back a snapshot missing rows 4-6, already deleted.
-    assert not await storage.swap_snapshot(DOC, early, at_ms=4)
+    assert await storage.swap_segment(DOC, later, at_ms=3)
+    # Swapping the older build now would fold rows 1-3 a second time.
+    assert not await storage.swap_segment(DOC, early, at_ms=4)
     pulled = await storage.pull(DOC, 0, 100)
-    assert (pulled.cursor, pulled.updates) == (6, [])
+    assert (pulled.cursor, pulled.segments, len(pulled.updates)) == (6, 1, 1)
     assert_same_state(replay([pulled]), author)
 
 
@@ -188,14 +189,14 @@ async def test_only_rows_older_than_the_cutoff_are_folded(storage: Storage) -> N
     assert not await storage.compact(DOC, at_ms=60, before_ms=5)  # nothing that old
     assert await storage.compact(DOC, at_ms=60, before_ms=20)
     behind = await storage.pull(DOC, 0, 100)
-    assert behind.snapshot is not None and behind.updates == young
+    assert behind.segments == 1 and behind.updates[1:] == young
     assert_same_state(replay([behind]), author)
-    caught_up = await storage.pull(DOC, 4, 100)  # level with the snapshot: just the tail
-    assert (caught_up.snapshot, caught_up.updates) == (None, young)
+    caught_up = await storage.pull(DOC, 4, 100)  # level with the segment: just the tail
+    assert (caught_up.segments, caught_up.updates) == (0, young)
     assert await storage.long_logs(min_updates=1, before_ms=20, limit=10) == [OTHER]
 
 
-async def test_compaction_folds_a_snapshot_and_a_new_tail_again(storage: Storage) -> None:
+async def test_compaction_adds_a_segment_per_new_run(storage: Storage) -> None:
     author = Author()
     for at_ms in range(1, 4):
         await storage.append(DOC, author.write(4), at_ms=at_ms)
@@ -203,8 +204,33 @@ async def test_compaction_folds_a_snapshot_and_a_new_tail_again(storage: Storage
     assert not await storage.compact(DOC, at_ms=5)  # nothing left to fold
     assert not await storage.compact("store/s1/day/1999-01-01", at_ms=5)
     pulled = await storage.pull(DOC, 0, 100)
-    assert (pulled.cursor, pulled.updates) == (12, [])
+    assert (pulled.cursor, pulled.segments, len(pulled.updates)) == (12, 3, 3)
     assert_same_state(replay([pulled]), author)
+    assert await storage.doc_bytes(DOC) == sum(len(u.body) for u in pulled.updates)
+
+
+async def test_a_segment_holds_a_bounded_run_of_the_log(storage: Storage) -> None:
+    author = Author()
+    await storage.append(DOC, author.write(SEGMENT_UPDATES + 5), at_ms=1)
+    assert await storage.compact(DOC, at_ms=2)
+    pulled = await storage.pull(DOC, 0, 1000)
+    assert (pulled.segments, len(pulled.updates), pulled.cursor) == (1, 6, SEGMENT_UPDATES + 5)
+    assert_same_state(replay([pulled]), author)
+
+
+async def test_append_keeps_the_highest_state_vector_it_was_given(storage: Storage) -> None:
+    author = Author()
+    first = author.write(2)
+    ack = await storage.append(DOC, first, at_ms=1, state_vector=author.doc.get_state())
+    assert ack.state_vector is not None
+    assert clocks(ack.state_vector) == clocks(author.doc.get_state())
+    stale = pycrdt.Doc()
+    stale.apply_update(first[0].body)  # another relay process's older view
+    await storage.append(DOC, [], at_ms=2, state_vector=stale.get_state())
+    stored = await storage.state_vectors([DOC, OTHER])
+    assert list(stored) == [DOC]
+    head, vector = stored[DOC]
+    assert head == 2 and vector is not None and clocks(vector) == clocks(author.doc.get_state())
 
 
 async def test_concurrent_appends_from_two_relays_number_without_gaps(backend: Backend) -> None:

@@ -16,7 +16,7 @@ from tests.relay.support import RelayServer, relay_cli
 from tests.support.answers import expect_json
 from tests.support.server import EdgeServer, Tablet, cli
 
-FAST_SYNC = {"FYNLO_SYNC_INTERVAL_S": "0.2"}
+FAST_SYNC = {"FYNLO_SYNC_INTERVAL_S": "0.2", "FYNLO_SYNC_VERIFY_INTERVAL_S": "0.5"}
 OWNER = {"email": "owner@cafe.test", "password": "long-enough-pass"}
 
 
@@ -69,11 +69,10 @@ def enroll(org: Org, data_dir: Path, env: dict[str, str] = FAST_SYNC) -> tuple[E
 
 
 def synced(tablet: Tablet) -> bool:
-    """Nothing waits to be pushed and the last round did not fail (needs device.manage)."""
+    """Every document in sync (nothing pending, the relay's state vector seen covering ours) and
+    the last round did not fail (needs device.manage)."""
     status = tablet.get("/api/v1/sync/status").json()
-    return status["summary"]["failures"] == 0 and all(
-        d["pending_updates"] == 0 for d in status["docs"]
-    )
+    return status["summary"]["failures"] == 0 and all(d["in_sync"] for d in status["docs"])
 
 
 def rows(server: EdgeServer, sql: str, *args: Any) -> list[tuple[Any, ...]]:

@@ -14,10 +14,8 @@ from msgspec import UNSET, UnsetType
 
 from cloud.relay.documents import (
     DocumentError,
-    Documents,
     EditConflict,
     EntityNotFound,
-    new_client_id,
     patch_item,
     patch_settings,
     read_items,
@@ -50,23 +48,13 @@ class ItemPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     barcode: Code | UnsetType | None = UNSET
 
 
-def documents_of(request: Request[Any, Any, Any]) -> Documents:
-    """The process's document editor, made on first use (no await in between: no race)."""
-    state = request.app.state
-    documents = state.get("documents")
-    if documents is None:
-        relay = relay_of(request)
-        documents = state["documents"] = Documents(relay.storage, new_client_id(), relay.clock)
-    return documents  # type: ignore[no-any-return]
-
-
 async def _edit(
     request: Request[Any, Any, Any], doc_id: str, change: Callable[[pycrdt.Doc], T]
 ) -> T:
     """Apply an edit to a document, append its update and hint the stores; refusals as 4xx."""
     relay = relay_of(request)
     try:
-        edited = await documents_of(request).edit(doc_id, change)
+        edited = await relay.documents.edit(doc_id, change)
     except EntityNotFound as exc:
         raise ApiError(404, "not-found", str(exc)) from exc
     except EditConflict as exc:
@@ -87,7 +75,7 @@ async def list_items(
 ) -> list[Item]:
     """The items of the org's catalog, as the stores last synced them to the relay."""
     _own_org(owner, org_id)
-    return read_items(await documents_of(request).load(catalog_doc(org_id)))
+    return await relay_of(request).documents.read(catalog_doc(org_id), read_items)
 
 
 @patch("/orgs/{org_id:str}/catalog/items/{item_id:str}", tags=["owner"])
@@ -110,9 +98,8 @@ async def get_store_settings(
 ) -> StoreSettings:
     """A store's settings, as its appliance last synced them to the relay."""
     await _own_store(request, owner, store_id)
-    doc = await documents_of(request).load(settings_doc(store_id))
     try:
-        return read_settings(doc)
+        return await relay_of(request).documents.read(settings_doc(store_id), read_settings)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ApiError(409, "conflict", f"The store's settings are unreadable: {exc}") from exc
 

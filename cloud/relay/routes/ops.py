@@ -71,7 +71,7 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
             relay.sync_limiter.refused + relay.login_limiter.refused,
         ),
         *_metric(
-            "compactions_total", "counter", "snapshots swapped in", relay.compactor.stats.documents
+            "compactions_total", "counter", "segments swapped in", relay.compactor.stats.segments
         ),
         *_metric(
             "compaction_failures_total",
@@ -82,7 +82,7 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
         *_metric(
             "documents_over_budget",
             "gauge",
-            "documents whose last snapshot is above the 5 MB budget",
+            "documents above the 5 MB budget when last compacted",
             len(relay.compactor.stats.over_budget),
         ),
         "# HELP fynlo_relay_http_responses_total HTTP responses by status",

@@ -1,10 +1,11 @@
 """Sync endpoints for enrolled devices: list documents, push updates, pull updates (msgpack).
 
 A push is refused whole (nothing appended) when any document is out of the device's scope, any
-hash does not match its bytes, or any body is not a Yjs update: every check runs before the
-first append. Each document is then appended in its own transaction, so a storage failure part
-way leaves some documents appended; the device sends the same push again, and the updates
-already held count as duplicates.
+hash does not match its bytes, any body is not a Yjs update, or an update does not integrate
+into the relay's shadow of its document (it builds on updates the relay does not hold): every
+check runs before the first append. Each document is then appended in its own transaction, with
+the state vector of its shadow, so a storage failure part way leaves some documents appended;
+the device sends the same push again, and the updates already held count as duplicates.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import zlib
+from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -21,23 +23,32 @@ from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 
 from cloud.relay.routes import device_for, relay_of
+from cloud.relay.shadows import Incomplete, Shadow, Shadows
 from cloud.relay.storage import merge
-from cloud.relay.storage.base import Device
+from cloud.relay.storage.base import Device, Storage
 from shared.problems import ApiError
 from shared.schemas.sync import (
+    EMPTY_STATE_VECTOR,
     MAX_BODY_BYTES,
     DocHead,
     DocList,
+    DocState,
     PayloadTooLarge,
     PulledDoc,
     PullRequest,
     PullResponse,
+    PushAck,
+    PushDoc,
     PushRequest,
     PushResponse,
+    StateRequest,
+    StateResponse,
+    Update,
     check_hashes,
     decode,
     encode,
     in_scope,
+    update_hash,
 )
 
 M = TypeVar("M")
@@ -178,11 +189,16 @@ async def push(request: Request[Any, Any, Any], device: NamedDependency[Device])
         message = await _read(request, PushRequest)
         _check_scope(device, [doc.doc_id for doc in message.docs])
         await _check_push(message)
+        async with AsyncExitStack() as stack:
+            shadows = [
+                await stack.enter_async_context(relay.shadows.use(doc.doc_id))
+                for doc in _one_per_doc(message)
+            ]
+            await _admit_all(relay.shadows, shadows, message)
+            acks = await _append_all(relay.storage, shadows, message, relay.clock())
     except ApiError:
         relay.counters.rejected_pushes += 1
         raise
-    at_ms = relay.clock()
-    acks = [await relay.storage.append(doc.doc_id, doc.updates, at_ms) for doc in message.docs]
     relay.counters.pushes += 1
     for ack in acks:
         relay.counters.updates_appended += ack.accepted
@@ -191,6 +207,44 @@ async def push(request: Request[Any, Any, Any], device: NamedDependency[Device])
     if changed:
         await relay.fanout.publish(changed, device.id)
     return _msgpack(PushResponse(acks=acks))
+
+
+def _one_per_doc(message: PushRequest) -> list[PushDoc]:
+    """The push's documents, refused when one is named twice (its shadow would be locked twice),
+    in id order, so two pushes naming the same documents lock them in the same order."""
+    ids = [doc.doc_id for doc in message.docs]
+    if len(set(ids)) != len(ids):
+        raise ApiError(400, "invalid-message", "A push names each document once.")
+    return sorted(message.docs, key=lambda doc: doc.doc_id)
+
+
+async def _admit_all(shadows: Shadows, held: list[Shadow], message: PushRequest) -> None:
+    by_id = {doc.doc_id: doc for doc in message.docs}
+    for shadow in held:
+        try:
+            await shadows.admit(shadow, by_id[shadow.doc_id].updates)
+        except Incomplete as exc:
+            raise ApiError(
+                422,
+                "update-incomplete",
+                f"{exc}: nothing was stored. Push what the relay lacks (compare its state"
+                " vector from POST /api/v1/sync/state) before this.",
+                doc_id=exc.doc_id,
+                index=exc.index,
+            ) from exc
+
+
+async def _append_all(
+    storage: Storage, held: list[Shadow], message: PushRequest, at_ms: int
+) -> list[PushAck]:
+    by_id = {shadow.doc_id: shadow for shadow in held}
+    acks = []
+    for doc in message.docs:
+        shadow = by_id[doc.doc_id]
+        ack = await storage.append(doc.doc_id, doc.updates, at_ms, shadow.state_vector())
+        shadow.follow(ack)
+        acks.append(ack)
+    return acks
 
 
 @post("/pull", status_code=200, tags=["sync"])
@@ -207,7 +261,7 @@ async def pull(request: Request[Any, Any, Any], device: NamedDependency[Device])
             answered.append(PulledDoc(doc_id=doc.doc_id, cursor=doc.cursor, more=True))
             continue
         pulled = await relay.storage.pull(doc.doc_id, doc.cursor, message.limit)
-        if pulled.snapshot is not None and doc.state_vector is not None:
+        if pulled.segments and doc.state_vector is not None:
             pulled = await _only_missing(pulled, doc.state_vector)
         size += len(pulled.snapshot or b"") + sum(len(u.body) for u in pulled.updates)
         answered.append(pulled)
@@ -216,19 +270,44 @@ async def pull(request: Request[Any, Any, Any], device: NamedDependency[Device])
 
 
 async def _only_missing(pulled: PulledDoc, state_vector: bytes) -> PulledDoc:
-    """The pulled page with its snapshot cut to what the device lacks (off the event loop: a
-    day's snapshot takes milliseconds to diff)."""
-    assert pulled.snapshot is not None
+    """The pulled page with its segments cut to what the device lacks (off the event loop: a
+    segment takes a millisecond or so to diff)."""
+
+    def cut(body: bytes) -> Update:
+        missing = merge.missing_from(body, state_vector)
+        return Update(hash=update_hash(missing), body=missing)
+
+    segments = pulled.updates[: pulled.segments]
     try:
-        missing = await anyio.to_thread.run_sync(merge.missing_from, pulled.snapshot, state_vector)
+        cuts = await anyio.to_thread.run_sync(lambda: [cut(u.body) for u in segments])
     except ValueError as exc:
         raise ApiError(422, "invalid-state-vector", str(exc)) from exc
-    return msgspec.structs.replace(pulled, snapshot=missing)
+    return msgspec.structs.replace(pulled, updates=cuts + pulled.updates[pulled.segments :])
+
+
+@post("/state", status_code=200, tags=["sync"])
+async def state(
+    request: Request[Any, Any, Any], device: NamedDependency[Device]
+) -> Response[bytes]:
+    """What the relay holds of each document (StateRequest -> StateResponse): its head and state
+    vector, for an appliance to check that nothing it wrote is missing here."""
+    relay = relay_of(request)
+    message = await _read(request, StateRequest)
+    _check_scope(device, message.doc_ids)
+    stored = await relay.storage.state_vectors(message.doc_ids)
+    answered = []
+    for doc_id in message.doc_ids:
+        head, vector = stored.get(doc_id, (0, EMPTY_STATE_VECTOR))
+        if vector is None:  # stored before the relay kept state vectors: its shadow knows
+            async with relay.shadows.use(doc_id) as shadow:
+                head, vector = shadow.head, shadow.state_vector()
+        answered.append(DocState(doc_id=doc_id, head=head, state_vector=vector))
+    return _msgpack(StateResponse(docs=answered))
 
 
 router = Router(
     path="/api/v1/sync",
-    route_handlers=[docs, push, pull],
+    route_handlers=[docs, push, pull, state],
     dependencies={"device": Provide(current_device)},
     # Sync bodies are far larger than the owner API's; inflated size is limited by the codec.
     request_max_body_size=MAX_BODY_BYTES,

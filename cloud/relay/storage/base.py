@@ -1,8 +1,9 @@
 """The relay's storage: one small abstract class, two backends (SQLite, PostgreSQL).
 
 The relay is a store-and-forward log. Per document it keeps an append-only log of Yjs updates,
-numbered by a per-document ``seq`` (1, 2, 3, ...) and unique by content hash, plus at most one
-snapshot: the merge of every update up to ``snapshot_seq``, after which those log rows are gone.
+numbered by a per-document ``seq`` (1, 2, 3, ...) and unique by content hash, segments (runs of
+the log merged by compaction, whose rows are then gone, see ``merge.Segment``) and the state
+vector of what it holds, which every append brings up to date.
 Beside the documents it keeps who may sync: orgs, stores, owner accounts, one-time enrollment
 codes and the device credentials they were exchanged for.
 
@@ -21,7 +22,7 @@ from types import TracebackType
 
 import msgspec
 
-from cloud.relay.storage.merge import Snapshot
+from cloud.relay.storage.merge import Segment
 from shared.schemas.sync import DocHead, PulledDoc, PushAck, Update
 
 
@@ -102,18 +103,33 @@ class Storage(abc.ABC):
     # --- documents ------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def append(self, doc_id: str, updates: list[Update], at_ms: int) -> PushAck:
-        """Append the updates not held yet (by hash), in order; one transaction, idempotent."""
+    async def append(
+        self, doc_id: str, updates: list[Update], at_ms: int, state_vector: bytes | None = None
+    ) -> PushAck:
+        """Append the updates not held yet (by hash), in order; one transaction, idempotent.
+
+        ``state_vector``: what the relay holds once they are appended (from its shadow of the
+        document); merged into the stored one and answered in the ack.
+        """
 
     @abc.abstractmethod
     async def pull(self, doc_id: str, cursor: int, limit: int) -> PulledDoc:
-        """What follows ``cursor``: the snapshot first when ``cursor`` is below it, then updates
-        with ``seq > cursor`` (at most ``limit``); ``cursor`` of the answer is the last seq sent
-        (or the snapshot's), ``more`` when updates remain. An unknown document answers empty."""
+        """What follows ``cursor``: the segments ending after it first, then log rows with
+        ``seq`` above the last of them, ``limit`` entries in all; ``cursor`` of the answer is the
+        last seq sent, ``more`` when entries remain. An unknown document answers empty."""
 
     @abc.abstractmethod
     async def heads(self, prefixes: list[str]) -> list[DocHead]:
         """Every document whose id starts with one of ``prefixes``, with its head seq."""
+
+    @abc.abstractmethod
+    async def state_vectors(self, doc_ids: list[str]) -> dict[str, tuple[int, bytes | None]]:
+        """(head, stored state vector) of each known document among ``doc_ids`` (the vector is
+        None for a document stored before the relay kept them)."""
+
+    @abc.abstractmethod
+    async def doc_bytes(self, doc_id: str) -> int:
+        """Bytes the document takes: its segments and its log."""
 
     @abc.abstractmethod
     async def long_logs(self, min_updates: int, before_ms: int, limit: int) -> list[str]:
@@ -121,25 +137,25 @@ class Storage(abc.ABC):
         the longest first (at most ``limit``): what is worth compacting now."""
 
     async def compact(self, doc_id: str, at_ms: int, before_ms: int | None = None) -> bool:
-        """Fold the log rows appended before ``before_ms`` (all when None) into the snapshot.
+        """Fold the oldest run of log rows appended before ``before_ms`` (all when None) into a
+        new segment: at most ``merge.SEGMENT_UPDATES`` rows and about ``SEGMENT_BYTES``.
 
-        A prefix of the log is folded: the first rows up to the last one older than
-        ``before_ms``. The merge is computed outside any write; the swap is one transaction that
-        gives up (False) when another compaction swapped in between. Pushes never conflict with
-        it: they only add rows after the folded prefix. False too when there is nothing to fold.
+        The merge is computed outside any write; the swap is one transaction that gives up
+        (False) when another compaction added a segment in between. Pushes never conflict with
+        it: they only add rows after the folded run. False too when there is nothing to fold.
         """
-        snapshot = await self.build_snapshot(doc_id, before_ms)
-        return snapshot is not None and await self.swap_snapshot(doc_id, snapshot, at_ms)
+        segment = await self.build_segment(doc_id, before_ms)
+        return segment is not None and await self.swap_segment(doc_id, segment, at_ms)
 
     @abc.abstractmethod
-    async def build_snapshot(self, doc_id: str, before_ms: int | None = None) -> Snapshot | None:
-        """The snapshot merged with the log prefix ``compact`` folds, built off the event loop;
-        None when no row qualifies."""
+    async def build_segment(self, doc_id: str, before_ms: int | None = None) -> Segment | None:
+        """The next segment ``compact`` folds, merged off the event loop; None when no row
+        qualifies."""
 
     @abc.abstractmethod
-    async def swap_snapshot(self, doc_id: str, snapshot: Snapshot, at_ms: int) -> bool:
-        """Store ``snapshot`` and drop the rows it folds, unless the snapshot it was built on
-        has been replaced since (False)."""
+    async def swap_segment(self, doc_id: str, segment: Segment, at_ms: int) -> bool:
+        """Store ``segment`` and drop the rows it folds, unless a segment was added since it was
+        built (False)."""
 
     # --- who may sync ----------------------------------------------------------------------------
 

@@ -29,7 +29,14 @@ from cloud.relay.storage.base import (
     StorageError,
     Store,
 )
-from shared.schemas.sync import DocHead, PulledDoc, PushAck, Update
+from shared.schemas.sync import (
+    DocHead,
+    PulledDoc,
+    PushAck,
+    Update,
+    merge_state_vectors,
+    update_hash,
+)
 
 S = TypeVar("S", bound=msgspec.Struct)
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -66,6 +73,17 @@ _MIGRATIONS = [
     CREATE TABLE doc_folded (
         doc_id text COLLATE "C", hash bytea, PRIMARY KEY (doc_id, hash));
     """,
+    # Segments instead of one snapshot rewritten whole (see merge.Segment); each document's state
+    # vector, kept current by every append, so an appliance can check it cheaply.
+    """
+    CREATE TABLE doc_segments (
+        doc_id text COLLATE "C" NOT NULL, upto_seq bigint NOT NULL, body bytea NOT NULL,
+        at_ms bigint NOT NULL, PRIMARY KEY (doc_id, upto_seq));
+    INSERT INTO doc_segments (doc_id, upto_seq, body, at_ms)
+        SELECT doc_id, upto_seq, body, at_ms FROM doc_snapshots;
+    DROP TABLE doc_snapshots;
+    ALTER TABLE doc_heads ADD COLUMN state_vector bytea;
+    """,
 ]
 
 
@@ -81,6 +99,11 @@ async def _migrate(conn: Conn) -> None:
         for version, sql in enumerate(_MIGRATIONS[current:], start=current + 1):
             await conn.execute(sql)
             await conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+
+
+def _bytes(value: Any) -> bytes | None:
+    """psycopg hands bytea back as memoryview."""
+    return None if value is None else bytes(value)
 
 
 def _struct(cls: type[S], row: Any) -> S:
@@ -167,12 +190,25 @@ class PostgresStorage(Storage):
 
     # --- documents ------------------------------------------------------------------------------
 
-    async def append(self, doc_id: str, updates: list[Update], at_ms: int) -> PushAck:
-        if not updates:  # nothing to lock for, and no empty document to create
-            rows = await self._rows("SELECT head FROM doc_heads WHERE doc_id = %s", doc_id)
-            return PushAck(doc_id=doc_id, accepted=0, duplicates=0, head=rows[0][0] if rows else 0)
+    async def append(
+        self, doc_id: str, updates: list[Update], at_ms: int, state_vector: bytes | None = None
+    ) -> PushAck:
+        if not updates and state_vector is None:  # nothing to lock for, no document to create
+            rows = await self._rows(
+                "SELECT head, state_vector FROM doc_heads WHERE doc_id = %s", doc_id
+            )
+            head, held_vector = (rows[0][0], _bytes(rows[0][1])) if rows else (0, None)
+            return PushAck(
+                doc_id=doc_id, accepted=0, duplicates=0, head=head, state_vector=held_vector
+            )
         async with self._tx() as conn:
-            head = await _lock_head(conn, doc_id, create=True) or 0
+            await _lock_head(conn, doc_id, create=True)
+            row = await (
+                await conn.execute(
+                    "SELECT head, state_vector FROM doc_heads WHERE doc_id = %s", (doc_id,)
+                )
+            ).fetchone()
+            head, held_vector = (row[0], _bytes(row[1])) if row else (0, None)
             fresh = merge.fresh_updates(updates, await _held(conn, doc_id, updates))
             if fresh:
                 seqs = list(range(head + 1, head + 1 + len(fresh)))
@@ -183,31 +219,36 @@ class PostgresStorage(Storage):
                     (doc_id, at_ms, seqs, [u.hash for u in fresh], [u.body for u in fresh]),
                 )
                 head = seqs[-1]
-                await conn.execute(
-                    "UPDATE doc_heads SET head = %s WHERE doc_id = %s", (head, doc_id)
-                )
+            if state_vector is not None:
+                held_vector = merge_state_vectors(held_vector, state_vector)
+            await conn.execute(
+                "UPDATE doc_heads SET head = %s, state_vector = %s WHERE doc_id = %s",
+                (head, held_vector, doc_id),
+            )
         dups = len(updates) - len(fresh)
-        return PushAck(doc_id=doc_id, accepted=len(fresh), duplicates=dups, head=head)
+        return PushAck(
+            doc_id=doc_id, accepted=len(fresh), duplicates=dups, head=head, state_vector=held_vector
+        )
 
     async def pull(self, doc_id: str, cursor: int, limit: int) -> PulledDoc:
         async with self._tx(snapshot=True) as conn:
-            # the snapshot's body is read only when this client lacks it
-            snap = await (
+            segments = await (
                 await conn.execute(
-                    "SELECT upto_seq, CASE WHEN upto_seq > %s THEN body END"
-                    " FROM doc_snapshots WHERE doc_id = %s",
-                    (cursor, doc_id),
+                    "SELECT upto_seq, body FROM doc_segments WHERE doc_id = %s AND upto_seq > %s"
+                    " ORDER BY upto_seq LIMIT %s",
+                    (doc_id, cursor, limit + 1),
                 )
-            ).fetchone()
-            after = merge.pull_after(cursor, snap[0] if snap else None)
+            ).fetchall()
+            after = segments[-1][0] if segments else cursor
             rows = await (
                 await conn.execute(
                     "SELECT seq, hash, body FROM doc_updates WHERE doc_id = %s AND seq > %s"
                     " ORDER BY seq LIMIT %s",
-                    (doc_id, after, limit + 1),
+                    (doc_id, after, limit + 1 - len(segments)),
                 )
             ).fetchall()
-        return merge.pulled_doc(doc_id, cursor, limit, snap, rows)
+        hashed = [(seq, update_hash(bytes(body)), bytes(body)) for seq, body in segments]
+        return merge.pulled_doc(doc_id, cursor, limit, hashed, rows)
 
     async def heads(self, prefixes: list[str]) -> list[DocHead]:
         found: dict[str, int] = {}
@@ -222,6 +263,15 @@ class PostgresStorage(Storage):
             found.update(rows)
         return [DocHead(doc_id=d, head=h) for d, h in sorted(found.items())]
 
+    async def doc_bytes(self, doc_id: str) -> int:
+        rows = await self._rows(
+            "SELECT coalesce((SELECT sum(length(body)) FROM doc_segments WHERE doc_id = %s), 0)"
+            " + coalesce((SELECT sum(length(body)) FROM doc_updates WHERE doc_id = %s), 0)",
+            doc_id,
+            doc_id,
+        )
+        return int(rows[0][0])
+
     async def long_logs(self, min_updates: int, before_ms: int, limit: int) -> list[str]:
         rows = await self._rows(
             "SELECT doc_id FROM doc_updates WHERE at_ms < %s GROUP BY doc_id"
@@ -232,57 +282,60 @@ class PostgresStorage(Storage):
         )
         return [row[0] for row in rows]
 
-    async def build_snapshot(
+    async def state_vectors(self, doc_ids: list[str]) -> dict[str, tuple[int, bytes | None]]:
+        rows = await self._rows(
+            "SELECT doc_id, head, state_vector FROM doc_heads WHERE doc_id = ANY(%s)", doc_ids
+        )
+        return {doc_id: (head, _bytes(vector)) for doc_id, head, vector in rows}
+
+    async def build_segment(
         self, doc_id: str, before_ms: int | None = None
-    ) -> merge.Snapshot | None:
+    ) -> merge.Segment | None:
         async with self._tx(snapshot=True) as conn:
-            snap = await (
-                await conn.execute(
-                    "SELECT upto_seq, body FROM doc_snapshots WHERE doc_id = %s", (doc_id,)
-                )
-            ).fetchone()
             top = await (
                 await conn.execute(
-                    "SELECT max(seq) FROM doc_updates WHERE doc_id = %s AND at_ms < %s",
-                    (doc_id, merge.NEVER if before_ms is None else before_ms),
+                    "SELECT coalesce(max(upto_seq), 0) FROM doc_segments WHERE doc_id = %s",
+                    (doc_id,),
                 )
             ).fetchone()
-            upto = top[0] if top else None
-            if upto is None:
-                return None
             rows = await (
                 await conn.execute(
-                    "SELECT body FROM doc_updates WHERE doc_id = %s AND seq <= %s ORDER BY seq",
-                    (doc_id, upto),
+                    "SELECT seq, body FROM doc_updates WHERE doc_id = %(d)s AND seq <= coalesce(("
+                    "SELECT max(seq) FROM doc_updates WHERE doc_id = %(d)s AND at_ms < %(b)s), 0)"
+                    " ORDER BY seq LIMIT %(n)s",
+                    {
+                        "d": doc_id,
+                        "b": merge.NEVER if before_ms is None else before_ms,
+                        "n": merge.SEGMENT_UPDATES,
+                    },
                 )
             ).fetchall()
-        base, body = snap if snap else (0, None)
-        bodies = [row[0] for row in rows]
-        return await asyncio.to_thread(merge.fold, base, upto, body, bodies)
+        if not rows:
+            return None
+        base = top[0] if top else 0
+        return await asyncio.to_thread(merge.fold, base, [(s, bytes(b)) for s, b in rows])
 
-    async def swap_snapshot(self, doc_id: str, snapshot: merge.Snapshot, at_ms: int) -> bool:
+    async def swap_segment(self, doc_id: str, segment: merge.Segment, at_ms: int) -> bool:
         async with self._tx() as conn:
             # The head's row lock serialises this with pushes and with other relays' swaps.
             await _lock_head(conn, doc_id, create=False)
             row = await (
                 await conn.execute(
-                    "SELECT upto_seq FROM doc_snapshots WHERE doc_id = %s", (doc_id,)
+                    "SELECT coalesce(max(upto_seq), 0) FROM doc_segments WHERE doc_id = %s",
+                    (doc_id,),
                 )
             ).fetchone()
-            if (row[0] if row else 0) != snapshot.base_seq:
+            if (row[0] if row else 0) != segment.base_seq:
                 return False  # another compaction swapped first: the rows folded may be gone
             await conn.execute(
-                "INSERT INTO doc_snapshots (doc_id, upto_seq, body, state_vector, at_ms)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (doc_id) DO UPDATE SET"
-                " upto_seq = excluded.upto_seq, body = excluded.body,"
-                " state_vector = excluded.state_vector, at_ms = excluded.at_ms",
-                (doc_id, snapshot.upto_seq, snapshot.body, snapshot.state_vector, at_ms),
+                "INSERT INTO doc_segments (doc_id, upto_seq, body, at_ms) VALUES (%s, %s, %s, %s)",
+                (doc_id, segment.upto_seq, segment.body, at_ms),
             )
             await conn.execute(
-                "WITH gone AS (DELETE FROM doc_updates WHERE doc_id = %s AND seq <= %s"
-                " RETURNING doc_id, hash) INSERT INTO doc_folded (doc_id, hash)"
+                "WITH gone AS (DELETE FROM doc_updates WHERE doc_id = %s AND seq > %s"
+                " AND seq <= %s RETURNING doc_id, hash) INSERT INTO doc_folded (doc_id, hash)"
                 " SELECT doc_id, hash FROM gone ON CONFLICT DO NOTHING",
-                (doc_id, snapshot.upto_seq),
+                (doc_id, segment.base_seq, segment.upto_seq),
             )
         return True
 

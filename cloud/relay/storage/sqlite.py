@@ -27,7 +27,14 @@ from cloud.relay.storage.base import (
     StorageError,
     Store,
 )
-from shared.schemas.sync import DocHead, PulledDoc, PushAck, Update
+from shared.schemas.sync import (
+    DocHead,
+    PulledDoc,
+    PushAck,
+    Update,
+    merge_state_vectors,
+    update_hash,
+)
 
 T = TypeVar("T")
 S = TypeVar("S", bound=msgspec.Struct)
@@ -60,6 +67,17 @@ _MIGRATIONS = [
         state_vector BLOB NOT NULL, at_ms INTEGER NOT NULL);
     -- hashes of updates folded into a snapshot: a late re-push of one stays a duplicate
     CREATE TABLE doc_folded (doc_id TEXT, hash BLOB, PRIMARY KEY (doc_id, hash)) WITHOUT ROWID;
+    """,
+    # Segments instead of one snapshot rewritten whole (see merge.Segment); each document's state
+    # vector, kept current by every append, so an appliance can check it cheaply.
+    """
+    CREATE TABLE doc_segments (
+        doc_id TEXT NOT NULL, upto_seq INTEGER NOT NULL, body BLOB NOT NULL,
+        at_ms INTEGER NOT NULL, PRIMARY KEY (doc_id, upto_seq));
+    INSERT INTO doc_segments (doc_id, upto_seq, body, at_ms)
+        SELECT doc_id, upto_seq, body, at_ms FROM doc_snapshots;
+    DROP TABLE doc_snapshots;
+    ALTER TABLE doc_heads ADD COLUMN state_vector BLOB;
     """,
 ]
 
@@ -173,8 +191,10 @@ class SqliteStorage(Storage):
 
     # --- documents ------------------------------------------------------------------------------
 
-    async def append(self, doc_id: str, updates: list[Update], at_ms: int) -> PushAck:
-        return await self._write(_append, doc_id, updates, at_ms)
+    async def append(
+        self, doc_id: str, updates: list[Update], at_ms: int, state_vector: bytes | None = None
+    ) -> PushAck:
+        return await self._write(_append, doc_id, updates, at_ms, state_vector)
 
     async def pull(self, doc_id: str, cursor: int, limit: int) -> PulledDoc:
         return await self._read(_pull, doc_id, cursor, limit)
@@ -182,18 +202,25 @@ class SqliteStorage(Storage):
     async def heads(self, prefixes: list[str]) -> list[DocHead]:
         return await self._read(_heads, prefixes)
 
+    async def state_vectors(self, doc_ids: list[str]) -> dict[str, tuple[int, bytes | None]]:
+        return await self._read(_state_vectors, doc_ids)
+
+    async def doc_bytes(self, doc_id: str) -> int:
+        rows = await self._rows(_DOC_BYTES, doc_id)
+        return int(rows[0][0])
+
     async def long_logs(self, min_updates: int, before_ms: int, limit: int) -> list[str]:
         rows = await self._rows(_LONG_LOGS, before_ms, min_updates, limit)
         return [doc_id for doc_id, _ in rows]
 
-    async def build_snapshot(
+    async def build_segment(
         self, doc_id: str, before_ms: int | None = None
-    ) -> merge.Snapshot | None:
-        loaded = await self._read(_load_log, doc_id, before_ms)
-        return None if loaded is None else await asyncio.to_thread(merge.fold, *loaded)
+    ) -> merge.Segment | None:
+        base, rows = await self._read(_load_run, doc_id, before_ms)
+        return await asyncio.to_thread(merge.fold, base, rows) if rows else None
 
-    async def swap_snapshot(self, doc_id: str, snapshot: merge.Snapshot, at_ms: int) -> bool:
-        return await self._write(_swap, doc_id, snapshot, at_ms)
+    async def swap_segment(self, doc_id: str, segment: merge.Segment, at_ms: int) -> bool:
+        return await self._write(_swap, doc_id, segment, at_ms)
 
     # --- who may sync ----------------------------------------------------------------------------
 
@@ -264,9 +291,17 @@ _HELD = """SELECT 1 FROM doc_updates WHERE doc_id = :d AND hash = :h
 UNION ALL SELECT 1 FROM doc_folded WHERE doc_id = :d AND hash = :h"""
 
 
-def _append(conn: apsw.Connection, doc_id: str, updates: list[Update], at_ms: int) -> PushAck:
-    row = conn.execute("SELECT head FROM doc_heads WHERE doc_id = ?", (doc_id,)).fetchone()
-    head = row[0] if row else 0
+def _append(
+    conn: apsw.Connection,
+    doc_id: str,
+    updates: list[Update],
+    at_ms: int,
+    state_vector: bytes | None,
+) -> PushAck:
+    row = conn.execute(
+        "SELECT head, state_vector FROM doc_heads WHERE doc_id = ?", (doc_id,)
+    ).fetchone()
+    head, held_vector = row if row else (0, None)
     held = {u.hash for u in updates if conn.execute(_HELD, {"d": doc_id, "h": u.hash}).fetchone()}
     fresh = merge.fresh_updates(updates, held)
     if fresh:
@@ -275,27 +310,34 @@ def _append(conn: apsw.Connection, doc_id: str, updates: list[Update], at_ms: in
             [(doc_id, head + n, u.hash, u.body, at_ms) for n, u in enumerate(fresh, start=1)],
         )
         head += len(fresh)
+    if state_vector is not None:
+        held_vector = merge_state_vectors(held_vector, state_vector)
+    if fresh or state_vector is not None:
         conn.execute(
-            "INSERT INTO doc_heads (doc_id, head) VALUES (?, ?)"
-            " ON CONFLICT (doc_id) DO UPDATE SET head = excluded.head",
-            (doc_id, head),
+            "INSERT INTO doc_heads (doc_id, head, state_vector) VALUES (?, ?, ?)"
+            " ON CONFLICT (doc_id) DO UPDATE SET head = excluded.head,"
+            " state_vector = excluded.state_vector",
+            (doc_id, head, held_vector),
         )
     dups = len(updates) - len(fresh)
-    return PushAck(doc_id=doc_id, accepted=len(fresh), duplicates=dups, head=head)
+    return PushAck(
+        doc_id=doc_id, accepted=len(fresh), duplicates=dups, head=head, state_vector=held_vector
+    )
 
 
 def _pull(conn: apsw.Connection, doc_id: str, cursor: int, limit: int) -> PulledDoc:
-    # the snapshot's body is read only when this client lacks it
-    snapshot = conn.execute(
-        "SELECT upto_seq, CASE WHEN upto_seq > ? THEN body END FROM doc_snapshots WHERE doc_id = ?",
-        (cursor, doc_id),
-    ).fetchone()
-    after = merge.pull_after(cursor, snapshot[0] if snapshot else None)
+    segments = conn.execute(
+        "SELECT upto_seq, body FROM doc_segments WHERE doc_id = ? AND upto_seq > ?"
+        " ORDER BY upto_seq LIMIT ?",
+        (doc_id, cursor, limit + 1),
+    ).fetchall()
+    after = segments[-1][0] if segments else cursor
     rows = conn.execute(
         "SELECT seq, hash, body FROM doc_updates WHERE doc_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-        (doc_id, after, limit + 1),
+        (doc_id, after, limit + 1 - len(segments)),
     ).fetchall()
-    return merge.pulled_doc(doc_id, cursor, limit, snapshot, rows)
+    hashed = [(seq, update_hash(body), body) for seq, body in segments]
+    return merge.pulled_doc(doc_id, cursor, limit, hashed, rows)
 
 
 def _heads(conn: apsw.Connection, prefixes: list[str]) -> list[DocHead]:
@@ -312,46 +354,59 @@ def _heads(conn: apsw.Connection, prefixes: list[str]) -> list[DocHead]:
     return [DocHead(doc_id=d, head=h) for d, h in sorted(found.items())]
 
 
+def _state_vectors(
+    conn: apsw.Connection, doc_ids: list[str]
+) -> dict[str, tuple[int, bytes | None]]:
+    found = {}
+    for doc_id in doc_ids:
+        row = conn.execute(
+            "SELECT head, state_vector FROM doc_heads WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        if row is not None:
+            found[doc_id] = (row[0], row[1])
+    return found
+
+
+_DOC_BYTES = """SELECT coalesce((SELECT sum(length(body)) FROM doc_segments WHERE doc_id = ?1), 0)
+ + coalesce((SELECT sum(length(body)) FROM doc_updates WHERE doc_id = ?1), 0)"""
+
 _LONG_LOGS = """SELECT doc_id, count(*) AS n FROM doc_updates WHERE at_ms < ? GROUP BY doc_id
 HAVING n >= ? ORDER BY n DESC, doc_id LIMIT ?"""
 
 
-def _load_log(
+def _load_run(
     conn: apsw.Connection, doc_id: str, before_ms: int | None
-) -> tuple[int, int, bytes | None, list[bytes]] | None:
-    """(snapshot seq, last seq folded, snapshot body, update bodies in order), None: no rows."""
-    snap = conn.execute(
-        "SELECT upto_seq, body FROM doc_snapshots WHERE doc_id = ?", (doc_id,)
-    ).fetchone()
-    upto = conn.execute(
-        "SELECT max(seq) FROM doc_updates WHERE doc_id = ? AND at_ms < ?",
-        (doc_id, merge.NEVER if before_ms is None else before_ms),
+) -> tuple[int, list[tuple[int, bytes]]]:
+    """(last segment's seq, the oldest log rows appended before ``before_ms``, at most a
+    segment's worth): what the next segment folds."""
+    base = conn.execute(
+        "SELECT coalesce(max(upto_seq), 0) FROM doc_segments WHERE doc_id = ?", (doc_id,)
     ).fetchone()[0]
-    if upto is None:
-        return None
     rows = conn.execute(
-        "SELECT body FROM doc_updates WHERE doc_id = ? AND seq <= ? ORDER BY seq", (doc_id, upto)
+        "SELECT seq, body FROM doc_updates WHERE doc_id = ?1 AND seq <= coalesce((SELECT max(seq)"
+        " FROM doc_updates WHERE doc_id = ?1 AND at_ms < ?2), 0) ORDER BY seq LIMIT ?3",
+        (doc_id, merge.NEVER if before_ms is None else before_ms, merge.SEGMENT_UPDATES),
     ).fetchall()
-    base, body = snap if snap else (0, None)
-    return base, upto, body, [row[0] for row in rows]
+    return base, rows
 
 
-def _swap(conn: apsw.Connection, doc_id: str, snapshot: merge.Snapshot, at_ms: int) -> bool:
-    row = conn.execute("SELECT upto_seq FROM doc_snapshots WHERE doc_id = ?", (doc_id,)).fetchone()
-    if (row[0] if row else 0) != snapshot.base_seq:
+def _swap(conn: apsw.Connection, doc_id: str, segment: merge.Segment, at_ms: int) -> bool:
+    base = conn.execute(
+        "SELECT coalesce(max(upto_seq), 0) FROM doc_segments WHERE doc_id = ?", (doc_id,)
+    ).fetchone()[0]
+    if base != segment.base_seq:
         return False  # another compaction swapped first: the rows this one folds may be gone
     conn.execute(
-        "INSERT OR REPLACE INTO doc_snapshots (doc_id, upto_seq, body, state_vector, at_ms)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (doc_id, snapshot.upto_seq, snapshot.body, snapshot.state_vector, at_ms),
+        "INSERT INTO doc_segments (doc_id, upto_seq, body, at_ms) VALUES (?, ?, ?, ?)",
+        (doc_id, segment.upto_seq, segment.body, at_ms),
     )
-    folded = (doc_id, snapshot.upto_seq)
+    folded = (doc_id, segment.base_seq, segment.upto_seq)
     conn.execute(
         "INSERT OR IGNORE INTO doc_folded (doc_id, hash)"
-        " SELECT doc_id, hash FROM doc_updates WHERE doc_id = ? AND seq <= ?",
+        " SELECT doc_id, hash FROM doc_updates WHERE doc_id = ? AND seq > ? AND seq <= ?",
         folded,
     )
-    conn.execute("DELETE FROM doc_updates WHERE doc_id = ? AND seq <= ?", folded)
+    conn.execute("DELETE FROM doc_updates WHERE doc_id = ? AND seq > ? AND seq <= ?", folded)
     return True
 
 

@@ -11,7 +11,8 @@ from edge.app.auth.principal import Actor, requires
 from edge.app.context import Edge
 from edge.domain.permissions import DEVICE_MANAGE
 from edge.store.documents import document_sizes
-from edge.sync import cursors
+from edge.sync import cursors, verify
+from edge.sync.cursors import DocCursor
 from edge.sync.worker import SyncSummary
 from shared.problems import ApiError
 from shared.schemas.documents import DOC_BUDGET_BYTES
@@ -19,11 +20,18 @@ from shared.schemas.documents import DOC_BUDGET_BYTES
 
 class DocStatus(msgspec.Struct, kw_only=True):
     doc_id: str
+    # True only when nothing waits to be pushed and the relay's state vector was last seen
+    # covering everything this appliance holds, after its last change here.
+    in_sync: bool
     pending_updates: int  # made here, not yet acknowledged by the relay
     last_success_ms: int | None
     lag_ms: int | None  # since the last successful exchange of this document
     last_error: str | None
-    size_bytes: int  # snapshot and log held here
+    relay_verified_ms: int | None  # when the relay's state vector last covered ours
+    relay_missing: bool  # the last check found the relay lacking what is here
+    repairs: int  # times what the relay lacked was pushed again: each one a bug or a restore
+    last_repair_ms: int | None
+    size_bytes: int  # segments and log held here
     over_budget: bool  # above DOC_BUDGET_BYTES: partitioning has failed for it, tell someone
 
 
@@ -40,21 +48,29 @@ def status(edge: Edge) -> SyncStatus:
     sizes = document_sizes(conn)
     now = edge.clock()
     docs = []
+    summary = edge.sync.summary if edge.sync else SyncSummary(enrolled=False)
     for doc_id in sorted(set(marks) | set(pending) | set(sizes)):
-        mark = marks.get(doc_id)
-        success = mark.last_success_ms if mark else None
+        mark = marks.get(doc_id) or DocCursor(doc_id=doc_id)
+        # A round that went through left every document level with the relay.
+        success = max(mark.last_success_ms or 0, summary.last_success_ms or 0) or None
+        count = pending.get(doc_id, 0)
+        written_ms = verify.last_local_ms(conn, doc_id)
         docs.append(
             DocStatus(
                 doc_id=doc_id,
-                pending_updates=pending.get(doc_id, 0),
+                in_sync=verify.in_sync(count, mark.relay_missing, mark.verified_ms, written_ms),
+                pending_updates=count,
                 last_success_ms=success,
                 lag_ms=None if success is None else now - success,
-                last_error=mark.last_error if mark else None,
+                last_error=mark.last_error,
+                relay_verified_ms=mark.verified_ms,
+                relay_missing=mark.relay_missing,
+                repairs=mark.repairs,
+                last_repair_ms=mark.last_repair_ms,
                 size_bytes=sizes.get(doc_id, 0),
                 over_budget=sizes.get(doc_id, 0) > DOC_BUDGET_BYTES,
             )
         )
-    summary = edge.sync.summary if edge.sync else SyncSummary(enrolled=False)
     return SyncStatus(summary=summary, docs=docs)
 
 
