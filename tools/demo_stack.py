@@ -109,6 +109,7 @@ def main() -> int:
                     str(args.relay_data),
                     "--store",
                     _first_store(args.relay_data),
+                    "--replace",  # the store may have had an appliance: this one replaces it
                 ).split()[-1]
             print(
                 run(

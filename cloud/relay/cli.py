@@ -1,4 +1,5 @@
-"""The ``fynlo-relay`` command: serve, org create, store create, enrollment-code.
+"""The ``fynlo-relay`` command: serve, org create, store create, enrollment-code, device list,
+device revoke.
 
 The administrative commands open the storage directly (the same SQLite file a running server
 uses is fine: SQLite serialises the writers), so the first org exists before any owner can log in.
@@ -11,6 +12,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cloud.relay.config import ConfigError, RelayConfig, open_storage
@@ -86,6 +88,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(code)
     code.add_argument("--store", required=True, help="the id of the store to enroll into")
+    code.add_argument(
+        "--replace",
+        action="store_true",
+        help="a replacement code: enrolling with it revokes the store's active appliance"
+        " (without it, the code enrolls only a store that has none)",
+    )
+
+    device = commands.add_parser("device", help="enrolled appliances").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    device_list = _command(
+        device, "list", "list an organisation's appliances, one a line, revoked ones too"
+    )
+    _common(device_list)
+    device_list.add_argument("--org", required=True, help="the id of the organisation")
+    device_list.add_argument("--store", default=None, help="only this store's appliances")
+    revoke = _command(
+        device, "revoke", "revoke an appliance's credential: its sync is refused from then on"
+    )
+    _common(revoke)
+    revoke.add_argument("--device", required=True, help="the id of the appliance (device list)")
     return parser
 
 
@@ -151,14 +174,36 @@ async def _store_create(storage: Storage, config: RelayConfig, args: argparse.Na
 
 async def _enrollment_code(storage: Storage, config: RelayConfig, args: argparse.Namespace) -> None:
     store = await storage.get_store(args.store)
-    code = await issue_code(storage, store.id, now_ms(), config.enrollment_code_ttl_s)
+    ttl_s = config.enrollment_code_ttl_s
+    code = await issue_code(storage, store.id, now_ms(), ttl_s, replace=args.replace)
     print(code.code)
+
+
+async def _device_list(storage: Storage, config: RelayConfig, args: argparse.Namespace) -> None:
+    await storage.get_org(args.org)  # an unknown org is an error, not an empty list
+    for device in await storage.list_devices(args.org, args.store):
+        revoked = device.revoked_at_ms
+        state = "active" if revoked is None else f"revoked {_time(revoked)}"
+        fields = (device.id, device.store_id, device.name, _time(device.enrolled_at_ms), state)
+        print("\t".join(fields))
+
+
+async def _device_revoke(storage: Storage, config: RelayConfig, args: argparse.Namespace) -> None:
+    await storage.revoke_device(args.device, now_ms())
+    device = await storage.get_device(args.device)
+    print(f"revoked {device.id} ({device.name}) of store {device.store_id}")
+
+
+def _time(at_ms: int) -> str:
+    return datetime.fromtimestamp(at_ms / 1000, UTC).isoformat(timespec="seconds")
 
 
 _COMMANDS = {
     "org create": _org_create,
     "store create": _store_create,
     "enrollment-code": _enrollment_code,
+    "device list": _device_list,
+    "device revoke": _device_revoke,
 }
 
 

@@ -21,8 +21,10 @@ from edge.app.catalog.routes import router as catalog_router
 from edge.app.context import Edge
 from edge.app.drawer.routes import router as drawer_router
 from edge.app.employees.routes import router as employees_router
+from edge.app.exceptions.routes import router as exceptions_router
 from edge.app.orders.routes import router as orders_router
 from edge.app.problems import EXCEPTION_HANDLERS
+from edge.app.relay_link import catch_up
 from edge.app.replication.routes import router as replication_router
 from edge.app.reports.routes import router as reports_router
 from edge.app.settings.routes import router as settings_router
@@ -37,6 +39,7 @@ ROUTERS = [
     audit_router,
     settings_router,
     replication_router,
+    exceptions_router,
 ]
 
 
@@ -47,6 +50,8 @@ def create_app(edge: Edge) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         edge.hub.bind(asyncio.get_running_loop())
         if edge.sync is not None:
+            # Before the first request: uvicorn listens only once startup is done.
+            await catch_up(edge.sync, edge.config.sync_catch_up_s)
             await edge.sync.start()
         try:
             yield

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import apsw
+
 from edge.app.audit import audit
 from edge.app.config import EdgeConfig
 from edge.app.context import Edge
@@ -33,6 +35,9 @@ def initialise(data_dir: Path, *, demo: bool) -> list[str]:
 
 def seed(edge: Edge, *, demo: bool) -> list[str]:
     """The first settings and staff of a new store (the demo café with ``demo``)."""
+    if has_settings(edge.store.read, edge) and has_staff(edge):
+        # A replacement appliance: the store exists, its settings and days came from the relay.
+        return ["the store's settings, menu, staff and sales came from the relay"]
     if demo:
         from edge.app.demo import seed_demo
 
@@ -52,14 +57,27 @@ def has_staff(edge: Edge) -> bool:
     return edge.store.read.execute("SELECT 1 FROM employees LIMIT 1").fetchone() is not None
 
 
-def base_setup(tx: WriteTx, edge: Edge, settings: StoreSettings) -> str:
-    """Write the store settings and, unless the org has one, its PIN pepper; return the pepper.
+def has_settings(conn: apsw.Connection, edge: Edge) -> bool:
+    """Whether the store's settings document holds settings (pulled from the relay)."""
+    row = conn.execute(
+        "SELECT 1 FROM doc_values WHERE doc_id = ? AND collection = 'settings' LIMIT 1",
+        (edge.settings_doc,),
+    ).fetchone()
+    return row is not None
 
-    The pepper is a flat key that any store could write: a store joining an org that already has
-    one must keep it, or every PIN tag minted elsewhere would stop matching.
+
+def base_setup(tx: WriteTx, edge: Edge, settings: StoreSettings) -> str:
+    """Write the store settings, unless it has some, and, unless the org has one, its PIN
+    pepper; return the pepper.
+
+    Both are kept when they exist: settings the store already has (an owner's, pulled from the
+    relay) are newer than these defaults would look, and the pepper is a flat key that any store
+    could write: a store joining an org that already has one must keep it, or every PIN tag
+    minted elsewhere would stop matching.
     """
-    for key, value in _settings_items(settings):
-        tx.set(edge.settings_doc, "settings", key, value)
+    if not has_settings(tx.conn, edge):
+        for key, value in _settings_items(settings):
+            tx.set(edge.settings_doc, "settings", key, value)
     pepper = find_pin_pepper(tx.conn, edge.org_id)
     if pepper is None:
         pepper = secrets.token_hex(16)

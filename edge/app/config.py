@@ -28,6 +28,9 @@ class EdgeConfig:
     ws_queue: int = MAX_QUEUED  # events a tablet may fall behind before it must resync
     sync_interval_s: float = 15.0  # pull at least this often while the relay sends no hint
     sync_verify_interval_s: float = 60.0  # compare state vectors with the relay this often
+    # One sync round before serving, at most this long (0: none), so a replaced or restored
+    # appliance numbers its next order after the sales the relay holds; offline it serves anyway.
+    sync_catch_up_s: float = 5.0
 
     @classmethod
     def load(cls, data_dir: Path, env: dict[str, str] | None = None, **flags: object) -> EdgeConfig:

@@ -30,8 +30,10 @@ class EnrollmentIncomplete(SyncError):
 def enroll_appliance(
     data_dir: Path, url: str, code: str, name: str, *, demo: bool
 ) -> tuple[Enrollment, list[str]]:
-    """Enroll; for an empty data directory also create the store the code names and fetch the
-    org's menu and staff from the relay before seeding what is missing.
+    """Enroll; for an empty data directory also create the store the code names and fetch from
+    the relay the org's menu and staff and the store's own documents (settings, days: a
+    replacement appliance numbers on after the old one's last order) before seeding what is
+    missing.
 
     The new store is built in a staging directory and moved in only once complete, so a failure
     (or a kill) part-way leaves no store behind. Returns the enrollment and printable lines (the
@@ -52,7 +54,8 @@ def enroll_appliance(
         except SyncError as exc:
             raise EnrollmentIncomplete(
                 f"the code was accepted, but the org's menu and staff could not be fetched"
-                f" ({exc}); nothing was kept: ask the owner for a new code"
+                f" ({exc}); nothing was kept: ask the owner for a new code, a replacement one"
+                " (the relay counts this attempt as the store's appliance)"
             ) from exc
         _move_in(staging, data_dir)
     return enrollment, lines
@@ -66,7 +69,8 @@ def _build_store(data_dir: Path, url: str, enrollment: Enrollment, demo: bool) -
         remember(data_dir, url, enrollment)
         worker = sync_worker(edge)
         assert worker is not None
-        # Pull first: a store joining an org must keep its menu, staff and PIN pepper.
+        # Pull first: a store joining an org must keep its menu, staff and PIN pepper, and a
+        # replacement its store's settings and sales (in scope: the org's and the store's).
         asyncio.run(_pull_once(worker))
         return seed(edge, demo=demo)
     finally:

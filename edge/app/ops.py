@@ -12,6 +12,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from edge.app.auth.principal import Actor
 from edge.app.context import Edge
+from edge.app.exceptions.queries import count_duplicate_numbers
 from edge.app.hub import RESYNC, RESYNC_CLOSE_CODE
 from edge.store.documents import document_sizes
 from shared.schemas.documents import DOC_BUDGET_BYTES
@@ -73,6 +74,9 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
         "# HELP fynlo_sync_relay_missing documents the last check found the relay lacking",
         "# TYPE fynlo_sync_relay_missing gauge",
         f"fynlo_sync_relay_missing {missing}",
+        "# HELP fynlo_reconciliation_exceptions order numbers repeated within a business day",
+        "# TYPE fynlo_reconciliation_exceptions gauge",
+        f"fynlo_reconciliation_exceptions {count_duplicate_numbers(conn)}",
         "# TYPE fynlo_http_responses_total counter",
         *(
             f'fynlo_http_responses_total{{status="{s}"}} {n}'

@@ -7,6 +7,7 @@ The relay URL and device id live in the ``meta`` table; the device token is a se
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from edge.app.context import Edge
 
 TOKEN_FILE = "keys/relay.token"
+log = logging.getLogger("fynlo.sync")
 
 
 class EnrollmentMismatch(StoreError):
@@ -47,6 +49,27 @@ def sync_worker(edge: Edge) -> SyncWorker | None:
         interval_s=edge.config.sync_interval_s,
         verify_interval_s=edge.config.sync_verify_interval_s,
     )
+
+
+async def catch_up(worker: SyncWorker, timeout_s: float) -> bool:
+    """One sync round before the appliance serves; whether it completed within ``timeout_s``.
+
+    Order numbers come from the orders this appliance holds: a replacement, or a store restored
+    from a backup, must first pull the sales the relay has, or its next order repeats a number.
+    An unreachable relay only delays the start by ``timeout_s`` at most: selling goes on offline.
+    """
+    if timeout_s <= 0:
+        return False
+    try:
+        await asyncio.wait_for(worker.run_once(), timeout_s)
+    except TimeoutError:
+        log.warning("no catch-up with the relay within %.1f s: serving what is here", timeout_s)
+        return False
+    except Exception as exc:  # the worker reports it in the sync status on its first round
+        log.warning("no catch-up with the relay (%s): serving what is here", exc)
+        return False
+    log.info("caught up with the relay before serving")
+    return True
 
 
 def exchange_code(url: str, code: str, name: str) -> Enrollment:

@@ -1,7 +1,7 @@
 """Live hints across relay processes: two real relays on one PostgreSQL database, and the hub.
 
-Org A (stores A1, A2) and org B (store B1, two devices). Relay 1 takes the pushes; the devices
-listening on relay 2 hear of them through LISTEN/NOTIFY.
+Org A (stores A1, A2) and org B (stores B1, B2), an appliance each. Relay 1 takes the pushes;
+the devices listening on relay 2 hear of them through LISTEN/NOTIFY.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Cluster:
     a1: SyncClient  # store A1, pushes through relay 1
     a2: SyncClient  # store A2 of the same org, listens on relay 2
     b1: SyncClient  # store B1 of another org, listens on relay 2
-    b2: SyncClient  # store B1 too, pushes through relay 1
+    b2: SyncClient  # store B2 of org B, pushes through relay 1
 
 
 def _as_url(conninfo: str) -> str:
@@ -76,12 +76,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iter
     url = _as_url(postgres_url)
     common = ["--data", str(root / "cli"), "--database", url]
     orgs = [_org(common, "Fanout A"), _org(common, "Fanout B")]
-    (_, code_a1), (_, code_a2), (store_b1, code_b1) = (
+    (_, code_a1), (_, code_a2), (_, code_b1), (_, code_b2) = (
         _store(common, orgs[0], "A1"),
         _store(common, orgs[0], "A2"),
         _store(common, orgs[1], "B1"),
+        _store(common, orgs[1], "B2"),  # one active appliance a store: B's second is B2's
     )
-    code_b2 = relay_cli("enrollment-code", *common, "--store", store_b1).stdout.strip()
     with (
         RelayServer(root / "relay1", database=url) as relay1,
         RelayServer(root / "relay2", database=url) as relay2,
@@ -90,7 +90,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iter
             _enroll(relay1, code_a1, "A1"),
             _enroll(relay2, code_a2, "A2"),
             _enroll(relay2, code_b1, "B1"),
-            _enroll(relay1, code_b2, "B1 second till"),
+            _enroll(relay1, code_b2, "B2"),
         ]
         try:
             yield Cluster(relay1, relay2, *orgs, *devices)

@@ -6,12 +6,15 @@ this process's pushes (SQLite) or from every relay's through LISTEN/NOTIFY (Post
 A device that falls ``max_queued`` hints behind (a stalled socket) is not allowed to hold memory
 without bound or slow the others: its hints are dropped, it gets one ``resync`` message and a
 close with ``RESYNC_CLOSE_CODE``, and then lists its documents over HTTP (``GET /sync/docs``).
+A device revoked through this process (an owner's revoke, a replacement enrolling) is closed
+with ``UNAUTHORIZED_CLOSE_CODE`` at once; elsewhere its next reconnect is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -25,6 +28,7 @@ from shared.schemas.sync import DocChanged, in_scope
 from shared.tasks import cancel_and_wait
 
 RESYNC = msgspec.json.encode({"type": "resync"}).decode()
+REVOKED = "revoked"  # never sent: the socket closes with UNAUTHORIZED_CLOSE_CODE instead
 RESYNC_CLOSE_CODE = 4000  # application-defined: "list your documents again"
 UNAUTHORIZED_CLOSE_CODE = 4401  # before accept: the server answers the handshake with 403
 
@@ -52,6 +56,12 @@ class Listener:
         while not self.hints.empty():
             self.hints.get_nowait()
         self.hints.put_nowait(RESYNC)
+
+    def revoke(self) -> None:
+        """Drop the queued hints: the socket closes, the device's credential is gone."""
+        while not self.hints.empty():
+            self.hints.get_nowait()
+        self.hints.put_nowait(REVOKED)
 
 
 class Hub:
@@ -91,6 +101,13 @@ class Hub:
             if not listener.offer(hint):
                 self._listeners.discard(listener)
                 self.dropped += 1
+
+    def cut_off(self, revoked: Callable[[Device], bool]) -> None:
+        """Close the sockets of the devices ``revoked`` picks: their credential was revoked."""
+        for listener in list(self._listeners):
+            if revoked(listener.device):
+                listener.revoke()
+                self._listeners.discard(listener)
 
     def resync_all(self) -> None:
         """Tell every connected device to resync: hints may have been lost (the feed dropped)."""
@@ -144,6 +161,9 @@ async def _forward(
             getter.cancel()
             return
         hint = getter.result()
+        if hint is REVOKED:
+            await socket.close(code=UNAUTHORIZED_CLOSE_CODE, reason="device revoked")
+            return
         await socket.send_text(hint)
         if hint is RESYNC and listener.dropped:
             await socket.close(code=RESYNC_CLOSE_CODE, reason="resync")

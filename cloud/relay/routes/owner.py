@@ -1,4 +1,5 @@
-"""The owner API: password login, an org's stores, and enrollment codes for them."""
+"""The owner API: password login, an org's stores, and enrollment codes for them (plain, or
+replacing the store's appliance)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,12 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
 class StoreRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+
+
+class CodeRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``replace``: the code retires the store's active appliance when redeemed."""
+
+    replace: bool = False
 
 
 class NewStore(msgspec.Struct, frozen=True, kw_only=True):
@@ -156,13 +163,22 @@ async def create_store(
 
 @post("/stores/{store_id:str}/enrollment-codes", status_code=201, tags=["owner"])
 async def create_enrollment_code(
-    request: Request[Any, Any, Any], owner: NamedDependency[Principal], store_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    owner: NamedDependency[Principal],
+    store_id: FromPath[str],
+    data: JSONBody[CodeRequest | None] = None,
 ) -> EnrollmentCode:
-    """Another one-time enrollment code for a store (a new appliance, a replaced one)."""
+    """Another one-time enrollment code for a store. A store has one active appliance: a plain
+    code enrolls one only while it has none; send ``{"replace": true}`` for a code that retires
+    the active one (its credential is revoked the moment the new appliance enrolls)."""
     store = await _own_store(request, owner, store_id)
     relay = relay_of(request)
     return await issue_code(
-        relay.storage, store.id, relay.clock(), relay.config.enrollment_code_ttl_s
+        relay.storage,
+        store.id,
+        relay.clock(),
+        relay.config.enrollment_code_ttl_s,
+        replace=data is not None and data.replace,
     )
 
 

@@ -5,7 +5,8 @@ numbered by a per-document ``seq`` (1, 2, 3, ...) and unique by content hash, se
 the log merged by compaction, whose rows are then gone, see ``merge.Segment``) and the state
 vector of what it holds, which every append brings up to date.
 Beside the documents it keeps who may sync: orgs, stores, owner accounts, one-time enrollment
-codes and the device credentials they were exchanged for.
+codes and the device credentials they were exchanged for (one active appliance a store: see
+``devices``).
 
 Every method is one transaction. Backends work as ``async with storage:`` and as
 ``await start()`` / ``await stop()``, and refuse to start twice.
@@ -13,6 +14,7 @@ Every method is one transaction. Backends work as ``async with storage:`` and as
 StorageError
  ├── NotFound        an org, store or device that does not exist
  └── Conflict        a unique value already taken (an owner's email)
+      └── ApplianceActive   a plain enrollment code for a store whose appliance is active
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ class NotFound(StorageError):
 
 class Conflict(StorageError):
     pass
+
+
+class ApplianceActive(Conflict):
+    """The store already has an unrevoked appliance, and the code does not replace it."""
 
 
 class Org(msgspec.Struct, frozen=True, kw_only=True):
@@ -190,19 +196,33 @@ class Storage(abc.ABC):
     async def owner_by_email(self, email: str) -> Owner | None: ...
 
     @abc.abstractmethod
-    async def add_enrollment_code(self, code_hash: str, store_id: str, expires_at_ms: int) -> None:
-        """Remember a one-time code (only its hash) for a store."""
+    async def add_enrollment_code(
+        self, code_hash: str, store_id: str, expires_at_ms: int, *, replace: bool = False
+    ) -> None:
+        """Remember a one-time code (only its hash) for a store; ``replace``: redeeming it
+        retires the store's active appliance."""
 
     @abc.abstractmethod
     async def redeem_enrollment_code(
         self, code_hash: str, now_ms: int, device_id: str, device_name: str, token_hash: str
     ) -> Device | None:
         """Atomically use an unexpired, unused code and create the device it enrolls; None when
-        the code is unknown, used or expired (the same answer for all three)."""
+        the code is unknown, used or expired (the same answer for all three).
+
+        Raises ApplianceActive, leaving the code unused, for a plain code of a store that has an
+        unrevoked device; a replacement code revokes them in the same transaction."""
 
     @abc.abstractmethod
     async def device_by_token(self, token_hash: str) -> Device | None:
         """The unrevoked device holding this credential."""
+
+    @abc.abstractmethod
+    async def get_device(self, device_id: str) -> Device:
+        """Raises NotFound."""
+
+    @abc.abstractmethod
+    async def list_devices(self, org_id: str, store_id: str | None = None) -> list[Device]:
+        """The devices of an org, or of one of its stores, revoked ones too, oldest first."""
 
     @abc.abstractmethod
     async def revoke_device(self, device_id: str, at_ms: int) -> None:

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import errors
 from psycopg.pq import TransactionStatus
 
-from cloud.relay.storage import merge
+from cloud.relay.storage import devices, merge
 from cloud.relay.storage.base import (
     Conflict,
     Device,
@@ -39,6 +39,7 @@ from shared.schemas.sync import (
 )
 
 S = TypeVar("S", bound=msgspec.Struct)
+T = TypeVar("T")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 MIGRATION_LOCK = 0x46594E4C4F  # pg_advisory_xact_lock key: relays starting together migrate once
 
@@ -84,6 +85,7 @@ _MIGRATIONS = [
     DROP TABLE doc_snapshots;
     ALTER TABLE doc_heads ADD COLUMN state_vector bytea;
     """,
+    devices.MIGRATION,  # replacement codes; devices by store and org
 ]
 
 
@@ -396,13 +398,15 @@ class PostgresStorage(Storage):
         rows = await self._rows(sql, email.lower())
         return _struct(Owner, rows[0]) if rows else None
 
-    async def add_enrollment_code(self, code_hash: str, store_id: str, expires_at_ms: int) -> None:
+    async def add_enrollment_code(
+        self, code_hash: str, store_id: str, expires_at_ms: int, *, replace: bool = False
+    ) -> None:
         try:
             async with self._tx() as conn:
                 await conn.execute(
-                    "INSERT INTO enrollment_codes (code_hash, store_id, expires_at_ms)"
-                    " VALUES (%s, %s, %s)",
-                    (code_hash, store_id, expires_at_ms),
+                    "INSERT INTO enrollment_codes (code_hash, store_id, expires_at_ms, replaces)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (code_hash, store_id, expires_at_ms, int(replace)),
                 )
         except errors.ForeignKeyViolation as exc:
             raise NotFound(f"no store {store_id!r}") from exc
@@ -412,9 +416,10 @@ class PostgresStorage(Storage):
     async def redeem_enrollment_code(
         self, code_hash: str, now_ms: int, device_id: str, device_name: str, token_hash: str
     ) -> Device | None:
+        plan = devices.redeem(code_hash, now_ms, device_id, device_name, token_hash)
         try:
             async with self._tx() as conn:
-                return await _redeem(conn, code_hash, now_ms, device_id, device_name, token_hash)
+                return await run_plan(conn, plan)
         except errors.UniqueViolation as exc:
             raise Conflict(str(exc)) from exc
 
@@ -425,6 +430,17 @@ class PostgresStorage(Storage):
         )
         rows = await self._rows(sql, token_hash)
         return _struct(Device, rows[0]) if rows else None
+
+    async def get_device(self, device_id: str) -> Device:
+        async with self._tx() as conn:
+            found = await run_plan(conn, devices.device(device_id))
+        if found is None:
+            raise NotFound(f"no device {device_id!r}")
+        return found
+
+    async def list_devices(self, org_id: str, store_id: str | None = None) -> list[Device]:
+        async with self._tx() as conn:
+            return await run_plan(conn, devices.devices_of(org_id, store_id))
 
     async def revoke_device(self, device_id: str, at_ms: int) -> None:
         # revoking twice keeps the first time
@@ -460,22 +476,14 @@ async def _held(conn: Conn, doc_id: str, updates: list[Update]) -> set[bytes]:
     return {bytes(r[0]) for r in await cur.fetchall()}
 
 
-async def _redeem(
-    conn: Conn, code: str, now_ms: int, device_id: str, name: str, token_hash: str
-) -> Device | None:
-    # The UPDATE locks the code's row: a concurrent redeem waits, then finds it used.
-    cur = await conn.execute(
-        "WITH used AS (UPDATE enrollment_codes SET used_at_ms = %(now)s WHERE code_hash = %(code)s"
-        " AND used_at_ms IS NULL AND expires_at_ms > %(now)s RETURNING store_id)"
-        " SELECT s.id, s.org_id FROM used JOIN stores s ON s.id = used.store_id",
-        {"now": now_ms, "code": code},
-    )
-    row = await cur.fetchone()
-    if row is None:
-        return None
-    device = Device(id=device_id, org_id=row[1], store_id=row[0], name=name, enrolled_at_ms=now_ms)
-    await conn.execute(
-        f"INSERT INTO devices ({_columns(Device)}, token_hash) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        [*(getattr(device, f) for f in Device.__struct_fields__), token_hash],
-    )
-    return device
+async def run_plan(conn: Conn, plan: devices.Plan[T]) -> T:
+    """Run a plan's steps in the caller's transaction, locking the rows a step asks to."""
+    try:
+        step = next(plan)
+        while True:
+            sql = devices.postgres_sql(step.sql) + (" FOR UPDATE" if step.lock else "")
+            cur = await conn.execute(sql, step.params)
+            rows = await cur.fetchall() if cur.description is not None else []
+            step = plan.send(rows)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import apsw
 import msgspec
 
-from cloud.relay.storage import merge
+from cloud.relay.storage import devices, merge
 from cloud.relay.storage.base import (
     Conflict,
     Device,
@@ -79,6 +79,7 @@ _MIGRATIONS = [
     DROP TABLE doc_snapshots;
     ALTER TABLE doc_heads ADD COLUMN state_vector BLOB;
     """,
+    devices.MIGRATION,  # replacement codes; devices by store and org
 ]
 
 
@@ -266,13 +267,17 @@ class SqliteStorage(Storage):
         rows = await self._rows(sql, email.lower())
         return _struct(Owner, rows[0]) if rows else None
 
-    async def add_enrollment_code(self, code_hash: str, store_id: str, expires_at_ms: int) -> None:
-        await self._write(_add_code, code_hash, store_id, expires_at_ms)
+    async def add_enrollment_code(
+        self, code_hash: str, store_id: str, expires_at_ms: int, *, replace: bool = False
+    ) -> None:
+        await self._write(_add_code, code_hash, store_id, expires_at_ms, replace)
 
     async def redeem_enrollment_code(
         self, code_hash: str, now_ms: int, device_id: str, device_name: str, token_hash: str
     ) -> Device | None:
-        return await self._write(_redeem, code_hash, now_ms, device_id, device_name, token_hash)
+        plan = devices.redeem(code_hash, now_ms, device_id, device_name, token_hash)
+        device: Device | None = await self._write(run_plan, plan)
+        return device
 
     async def device_by_token(self, token_hash: str) -> Device | None:
         sql = (
@@ -281,11 +286,33 @@ class SqliteStorage(Storage):
         rows = await self._rows(sql, token_hash)
         return _struct(Device, rows[0]) if rows else None
 
+    async def get_device(self, device_id: str) -> Device:
+        found: Device | None = await self._read(run_plan, devices.device(device_id))
+        if found is None:
+            raise NotFound(f"no device {device_id!r}")
+        return found
+
+    async def list_devices(self, org_id: str, store_id: str | None = None) -> list[Device]:
+        found: list[Device] = await self._read(run_plan, devices.devices_of(org_id, store_id))
+        return found
+
     async def revoke_device(self, device_id: str, at_ms: int) -> None:
         await self._write(_revoke, device_id, at_ms)
 
 
 # --- transactions, run on a connection's thread --------------------------------------------------
+
+
+def run_plan(conn: apsw.Connection, plan: devices.Plan[T]) -> T:
+    """Run a plan's steps in the caller's transaction; its lock hints are moot here, the writer
+    holds the whole file from ``BEGIN IMMEDIATE`` on."""
+    try:
+        step = next(plan)
+        while True:
+            step = plan.send(conn.execute(step.sql, step.params).fetchall())
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
 
 _HELD = """SELECT 1 FROM doc_updates WHERE doc_id = :d AND hash = :h
 UNION ALL SELECT 1 FROM doc_folded WHERE doc_id = :d AND hash = :h"""
@@ -432,33 +459,16 @@ def _get(conn: apsw.Connection, cls: type[S], table: str, key: str) -> S:
     return _struct(cls, row)
 
 
-def _add_code(conn: apsw.Connection, code_hash: str, store_id: str, expires_at_ms: int) -> None:
+def _add_code(
+    conn: apsw.Connection, code_hash: str, store_id: str, expires_at_ms: int, replace: bool
+) -> None:
     if not _exists(conn, "stores", store_id):
         raise NotFound(f"no store {store_id!r}")
     conn.execute(
-        "INSERT INTO enrollment_codes (code_hash, store_id, expires_at_ms) VALUES (?, ?, ?)",
-        (code_hash, store_id, expires_at_ms),
+        "INSERT INTO enrollment_codes (code_hash, store_id, expires_at_ms, replaces)"
+        " VALUES (?, ?, ?, ?)",
+        (code_hash, store_id, expires_at_ms, int(replace)),
     )
-
-
-def _redeem(
-    conn: apsw.Connection, code: str, now_ms: int, device_id: str, name: str, token_hash: str
-) -> Device | None:
-    # the writer runs one transaction at a time, so check-then-mark cannot interleave
-    row = conn.execute(
-        "SELECT s.id, s.org_id FROM enrollment_codes c JOIN stores s ON s.id = c.store_id"
-        " WHERE c.code_hash = ? AND c.used_at_ms IS NULL AND c.expires_at_ms > ?",
-        (code, now_ms),
-    ).fetchone()
-    if row is None:
-        return None
-    conn.execute("UPDATE enrollment_codes SET used_at_ms = ? WHERE code_hash = ?", (now_ms, code))
-    device = Device(id=device_id, org_id=row[1], store_id=row[0], name=name, enrolled_at_ms=now_ms)
-    conn.execute(
-        f"INSERT INTO devices ({_columns(Device)}, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [*(getattr(device, f) for f in Device.__struct_fields__), token_hash],
-    )
-    return device
 
 
 def _revoke(conn: apsw.Connection, device_id: str, at_ms: int) -> None:

@@ -1,0 +1,1 @@
+"""Reconciliation exceptions: what replication merged that a manager must look at."""
