@@ -41,8 +41,8 @@ SALE = (
     " table-service flow, create_order then take_payment, each awaiting its commit / its own"
     " request. 'write_path': the floor, one command putting the priced order, a payment and an"
     " audit entry, no rules. Raw, every row ('raw_rows', the judged reference): one transaction"
-    " of the same rows the sale writes - the order, its lines, the payment, the till entry, two"
-    " audit entries and the document log row (a body of the same JSON texts) - without documents"
+    " of the same rows the sale writes - the order, its lines, the payment, the till entry, its"
+    " audit entry and the document log row (a body of the same compact entries) - without documents"
     " or rules. Raw ('raw', shown) and bare: one transaction of the order, its lines and the"
     " payment only."
 )

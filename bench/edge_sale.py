@@ -44,6 +44,7 @@ from edge.app.orders.queries import next_number
 from edge.app.orders.sale import open_order
 from edge.app.orders.schemas import OrderCreate, PaymentCreate
 from edge.app.orders.service import create_order
+from edge.app.process import tune_gc
 from edge.store.writer import WriteTx
 from shared.ids import uuid7
 from shared.schemas.documents import Item, ModifierGroup, Order, Payment
@@ -213,6 +214,7 @@ def in_process(count: int, rounds: int, seconds: float, warmup: int) -> dict[str
     before it.
     """
     runs: dict[str, list[Summary]] = {}
+    tune_gc()  # as `fynlo-edge serve` runs (raw and edge alike)
     with tempfile.TemporaryDirectory(prefix="fynlo-bench-") as tmp:
         stores = (Path(tmp) / f"store-{n}" for n in itertools.count())
         for _ in range(rounds):

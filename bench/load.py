@@ -4,8 +4,8 @@ A sale is one request, ``POST order_path`` with an order body that carries its p
 the order, then ``POST payment_path`` (its ``{id}`` replaced by the new order's id) with the
 payment body. In bodies the string ``"$uuid"``
 becomes a fresh UUIDv7 (ids born on the tablet) and ``"$total"`` the order's ``total_minor``.
-Loopback only; bounded by a sale count and a time limit. Reads a JSON spec on stdin, prints one
-JSON result line on stdout:
+Loopback only; bounded by a sale count and a time limit. Reads a JSON spec on stdin and writes
+its JSON result to the spec's ``result_path``:
 
     {"url": "http://127.0.0.1:8000", "headers": {}, "order_path": "/orders",
      "order_body": {...}, "payment_path": "/orders/{id}/payments", "payment_body": {...},
@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -221,34 +222,38 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def generate(spec: dict[str, Any], module: str = "bench.load") -> dict[str, Any]:
-    """Run the load generator in a process of its own (not sharing our GIL); its result."""
+    """Run the load generator in a process of its own (not sharing our GIL); its result.
+
+    The result comes back in a file, not on stdout: a recorded run's is hundreds of KB, and a
+    pipe left non-blocking by the child's event loop cut it short (seen at 160 and 256 KiB).
+    """
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root)}
-    proc = subprocess.run(
-        [sys.executable, "-m", module],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env=env,
-        timeout=float(spec["seconds"]) * 2 + 60,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"load generator {module} failed: {proc.stderr[-2000:]}")
-    line = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
-    try:
-        result: dict[str, Any] = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise RuntimeError(
-            f"load generator {module}: unreadable result ({len(line)} chars, {exc}):"
-            f" {proc.stderr[-2000:]}"
-        ) from exc
+    with tempfile.TemporaryDirectory(prefix="fynlo-load-") as tmp:
+        out = Path(tmp) / "result.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", module],
+            input=json.dumps({**spec, "result_path": str(out)}),
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env=env,
+            timeout=float(spec["seconds"]) * 2 + 60,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"load generator {module} failed: {proc.stderr[-2000:]}")
+        try:
+            result: dict[str, Any] = json.loads(out.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RuntimeError(
+                f"load generator {module}: no readable result ({exc}): {proc.stderr[-2000:]}"
+            ) from exc
     return result
 
 
 def serve_stdin(load: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> int:
-    """A load process's main: the spec on stdin, one JSON result line on stdout."""
+    """A load process's main: the spec on stdin, the JSON result written where it names."""
     spec = json.loads(sys.stdin.read())
     try:
         import uvloop
@@ -257,10 +262,7 @@ def serve_stdin(load: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> 
     else:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             result = runner.run(load(spec))
-    # A recorded run's line is hundreds of KB. Were stdout left non-blocking (seen once: the line
-    # cut at 160 KiB, exit status 0), print would drop what the pipe could not take at once.
-    os.set_blocking(sys.stdout.fileno(), True)
-    print(json.dumps(result), flush=True)
+    Path(spec["result_path"]).write_text(json.dumps(result))
     return 0
 
 

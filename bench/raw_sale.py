@@ -6,7 +6,7 @@ Same file layout as the edge (the edge's own migrations: same tables and indexes
 * ``sell``: an ``orders`` row, three ``order_lines`` rows and a ``payments`` row, each with its
   JSON ``data`` - the rows a sale is about;
 * ``sell_every_row``: those plus every other row the edge's sale writes by design - the till's
-  ``drawer_entries`` row, two ``audit`` rows and the ``crdt_update`` log row (a body of the same
+  ``drawer_entries`` row, the ``audit`` row and the ``crdt_update`` log row (a body of the same
   content, hashed as the log hashes it).
 
 No documents and no rules in either: what is left is the cost of the rows and the commit.
@@ -26,6 +26,7 @@ from edge.store.db import connect, db_path
 from edge.store.projection import encode
 from edge.store.store import create
 from shared.ids import now_ms, uuid7
+from shared.schemas import compact
 from shared.schemas.documents import (
     AuditEntry,
     DrawerEntry,
@@ -163,10 +164,13 @@ def sell_every_row(conn: apsw.Connection) -> None:
         order = insert_order(conn, LINES)
         payment = insert_payment(conn, order.id, order.totals.total_minor)
         entry = insert_drawer_entry(conn, payment)
-        created = insert_audit(conn, "order.created", order.id, {"number": order.number})
-        paid = insert_audit(conn, "order.payment_taken", order.id, {"payment_id": payment.id})
-        # What the document update carries: the same entries, as the same JSON texts.
-        body = "".join(encode(v) for v in (order, payment, entry, created, paid)).encode()
+        # One command on one order: one audit entry, the payment as its second step.
+        step = {"action": "order.payment_taken", "payment_id": payment.id, "tender": "cash"}
+        sold = insert_audit(
+            conn, "order.created", order.id, {"number": order.number, "lines": 3, "then": [step]}
+        )
+        # What the document update carries: the same entries, in the same compact encoding.
+        body = b"".join(compact.encode(v) for v in (order, payment, entry, sold))
         conn.execute(
             "INSERT INTO crdt_update (doc_id, hash, body, origin, at_ms) VALUES (?, ?, ?, ?, ?)",
             (DAY, update_hash(body), body, "local", now_ms()),

@@ -17,7 +17,7 @@ from cloud.relay.config import RelayConfig, open_storage
 from cloud.relay.documents import Documents, new_client_id
 from cloud.relay.fanout import Fanout, open_fanout
 from cloud.relay.problems import EXCEPTION_HANDLERS
-from cloud.relay.routes import catalog, devices, enroll, live, ops, owner, sync
+from cloud.relay.routes import catalog, conflicts, devices, enroll, live, ops, owner, sync
 from cloud.relay.routes.live import Hub
 from cloud.relay.routes.ops import Counters
 from cloud.relay.routes.ratelimit import RateLimiter
@@ -95,6 +95,7 @@ def create_app(relay: Relay, on_ready: Callable[[], None] | None = None) -> Lite
             owner.router,
             devices.router,
             catalog.router,
+            conflicts.router,
             enroll.router,
             sync.router,
             live.hints,

@@ -29,10 +29,13 @@ import pycrdt
 
 from cloud.relay.shadows import Shadows
 from cloud.relay.storage.base import Storage
+from shared.schemas import stamped
 from shared.schemas.documents import Item, StoreSettings
+from shared.schemas.stamped import Stamping
 from shared.schemas.sync import PushAck, Update, update_hash
 
 log = logging.getLogger("fynlo.relay")
+RELAY_REPLICA = "relay"  # how the relay's edits name their writer in a field's stamp
 T = TypeVar("T")
 
 _CLIENT_ID_LIMIT = 2**53  # Yjs client ids must stay exact in JavaScript numbers
@@ -92,8 +95,12 @@ class Documents:
         async with self.shadows.use(doc_id) as shadow:
             return read(shadow.doc)
 
-    async def edit(self, doc_id: str, change: Callable[[pycrdt.Doc], T]) -> Edited[T]:
+    async def edit(
+        self, doc_id: str, change: Callable[[pycrdt.Doc, Stamping], T], by: str | None = None
+    ) -> Edited[T]:
         """Run ``change`` on the current document and append the update it makes.
+
+        The fields it writes are stamped with this relay's clock and ``by`` (who edits).
 
         ``change`` validates before it writes; if it raises, nothing is appended and the shadow
         is dropped, so a refused edit leaves no trace.
@@ -104,7 +111,7 @@ class Documents:
             subscription = doc.observe(lambda event: captured.append(event.update))
             try:
                 with doc.transaction():
-                    result = change(doc)
+                    result = change(doc, Stamping(self.clock(), RELAY_REPLICA, by))
             finally:
                 doc.unobserve(subscription)
             if not captured:
@@ -116,27 +123,58 @@ class Documents:
             return Edited(result, ack)
 
 
+def doc_conflicts(doc_id: str, doc: pycrdt.Doc) -> list[stamped.ConflictRecord]:
+    """The conflicts of every root map of a document of shared fields: an entity's map of cells,
+    or a flat map whose cells are themselves the values (settings). Unreadable cells are skipped
+    here (the sync checks report them)."""
+    found: list[stamped.ConflictRecord] = []
+
+    def add(collection: str, entity: str, cells: Any) -> None:
+        try:
+            conflicts = stamped.conflicts(cells)
+        except (ValueError, msgspec.DecodeError, msgspec.ValidationError):
+            return
+        for c in conflicts:
+            where = {"doc_id": doc_id, "collection": collection, "entity_id": entity or c.field}
+            found.append(stamped.ConflictRecord(**where, **msgspec.structs.asdict(c)))
+
+    for name in list(doc):
+        root = doc.get(name, type=pycrdt.Map)
+        flat = {k: v for k, v in root.items() if isinstance(v, str)}
+        add(name, "", flat)
+        for key, entity in root.items():
+            if isinstance(entity, pycrdt.Map):
+                add(name, str(key), dict(entity.items()))
+    return found
+
+
 # --- people --------------------------------------------------------------------------------------
 
 
-def mint_pin_pepper(doc: pycrdt.Doc) -> str:
+def mint_pin_pepper(doc: pycrdt.Doc, stamping: Stamping) -> str:
     """Give the org's people document its PIN pepper, unless it has one; return the pepper.
 
     Minted here, when the org is created, so every store enrolling later pulls the same one: two
     new stores minting their own at once would leave one store's PIN tags matching nothing once
-    last-writer-wins picked the other's.
+    the latest edit won.
     """
     meta = doc.get("meta", type=pycrdt.Map)
-    if "pin_pepper" not in meta:
-        meta["pin_pepper"] = encode(secrets.token_hex(16))
-    return str(msgspec.json.decode(meta["pin_pepper"]))
+    found = stamped.values(meta).get("pin_pepper")
+    if found is None:
+        found = secrets.token_hex(16)
+        stamped.write(meta, "pin_pepper", found, stamping)
+    return str(found)
 
 
 # --- catalog items -------------------------------------------------------------------------------
 
 
 def _fields(entity: pycrdt.Map) -> dict[str, Any]:
-    return {name: msgspec.json.decode(text) for name, text in entity.items()}
+    """An entity's fields, each its winning cell's value (msgspec errors for malformed ones)."""
+    try:
+        return stamped.values(entity)
+    except ValueError as exc:
+        raise msgspec.ValidationError(str(exc)) from exc
 
 
 def read_items(doc: pycrdt.Doc) -> list[Item]:
@@ -156,8 +194,11 @@ def _live_ids(doc: pycrdt.Doc, collection: str) -> set[str]:
     """Ids of the unarchived entities of a per-field collection."""
     live = set()
     for key, entity in doc.get(collection, type=pycrdt.Map).items():
-        if isinstance(entity, pycrdt.Map) and entity.get("archived") != "true":
-            live.add(str(key))
+        try:
+            if isinstance(entity, pycrdt.Map) and _fields(entity).get("archived") is not True:
+                live.add(str(key))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            continue  # unreadable: never a valid reference
     return live
 
 
@@ -174,7 +215,7 @@ def _check_item_refs(doc: pycrdt.Doc, item: Item, changed: set[str]) -> None:
                 raise EditConflict(f"Item {other.id} already has {column} {value!r}.")
 
 
-def patch_item(doc: pycrdt.Doc, item_id: str, patch: dict[str, Any]) -> Item:
+def patch_item(doc: pycrdt.Doc, item_id: str, patch: dict[str, Any], stamping: Stamping) -> Item:
     """Write the given fields of an existing item, validated whole; return the item after."""
     entity = doc.get("items", type=pycrdt.Map).get(item_id)
     if not isinstance(entity, pycrdt.Map):
@@ -185,9 +226,7 @@ def patch_item(doc: pycrdt.Doc, item_id: str, patch: dict[str, Any]) -> Item:
         raise InvalidEdit(f"The item would not be valid: {exc}") from exc
     _check_item_refs(doc, item, set(patch))
     for name in patch:
-        text = encode(getattr(item, name))
-        if entity.get(name) != text:  # unchanged fields keep their last writer
-            entity[name] = text
+        stamped.write(entity, name, getattr(item, name), stamping)  # unchanged: kept as it is
     return item
 
 
@@ -232,12 +271,12 @@ def _normalise_settings(patch: dict[str, Any]) -> dict[str, Any]:
 def read_settings(doc: pycrdt.Doc) -> StoreSettings:
     """A store's settings from its settings document (defaults for keys never written)."""
     root = doc.get("settings", type=pycrdt.Map)
-    # Dotted keys are other flat settings (printers, ...), not fields of StoreSettings.
-    values = {key: msgspec.json.decode(text) for key, text in root.items() if "." not in key}
+    # Dotted names are other flat settings (printers, ...), not fields of StoreSettings.
+    values = {name: v for name, v in _fields(root).items() if "." not in name}
     return msgspec.convert(values, StoreSettings)
 
 
-def patch_settings(doc: pycrdt.Doc, patch: dict[str, Any]) -> StoreSettings:
+def patch_settings(doc: pycrdt.Doc, patch: dict[str, Any], stamping: Stamping) -> StoreSettings:
     """Write the given flat settings keys, validated with the rest; return the settings after."""
     values = _normalise_settings(patch)
     try:
@@ -247,7 +286,5 @@ def patch_settings(doc: pycrdt.Doc, patch: dict[str, Any]) -> StoreSettings:
         raise InvalidEdit(f"The settings would not be valid: {exc}") from exc
     root = doc.get("settings", type=pycrdt.Map)
     for key in values:
-        text = encode(getattr(settings, key))
-        if root.get(key) != text:
-            root[key] = text
+        stamped.write(root, key, getattr(settings, key), stamping)
     return settings

@@ -18,6 +18,7 @@ from edge.app.auth.principal import TokenAuth
 from edge.app.auth.routes import router as auth_router
 from edge.app.bodies import StrictRequest
 from edge.app.catalog.routes import router as catalog_router
+from edge.app.conflicts.routes import router as conflicts_router
 from edge.app.context import Edge
 from edge.app.drawer.routes import router as drawer_router
 from edge.app.employees.routes import router as employees_router
@@ -32,6 +33,7 @@ from edge.app.settings.routes import router as settings_router
 ROUTERS = [
     auth_router,
     catalog_router,
+    conflicts_router,
     orders_router,
     drawer_router,
     employees_router,

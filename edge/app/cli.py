@@ -9,6 +9,7 @@ from pathlib import Path
 
 from edge.app.bootstrap import initialise, open_edge
 from edge.app.config import EdgeConfig
+from edge.app.process import tune_gc
 from edge.store.db import connect, db_path
 from edge.store.errors import StoreError
 from edge.store.migrations import migrate
@@ -108,6 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
         ),
         flush=True,
     )
+    tune_gc()
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
     return 0
 

@@ -55,16 +55,18 @@ class Background:
 
 
 def checkpointer(
-    path: Path, interval_s: float = 0.5, due: Callable[[], bool] | None = None
+    path: Path, interval_s: float = 0.5, due: Callable[[], str | None] | None = None
 ) -> Background:
     """Checkpoints the WAL in the background so no sale ever pays for one.
 
-    ``due`` says when to copy the WAL into the database (the store checkpoints while the writer
-    is idle, or when the WAL grows large); without it, every ``interval_s``.
+    ``due`` says when to copy the WAL into the database and how (a checkpoint mode, or None:
+    not now; the store checkpoints while the writer is idle, or when the WAL grows large);
+    without it, PASSIVE every ``interval_s``.
     """
 
     def tick(conn: apsw.Connection) -> None:
-        if due is None or due():
-            checkpoint(conn)
+        mode = "PASSIVE" if due is None else due()
+        if mode is not None:
+            checkpoint(conn, mode)
 
     return Background("wal-checkpoint", path, interval_s, tick, last=checkpoint)

@@ -2,7 +2,8 @@
 
 Three encodings (see shared.schemas.documents):
 
-* ``encoded`` - one msgspec-JSON string per entry: single-writer entities (orders, payments, ...);
+* ``encoded`` - one compact value per entry (shared.schemas.compact): single-writer entities
+  (orders, payments, ...);
 * ``fields``  - a nested Map of field -> JSON string: entities two sides edit (catalog, people);
 * ``flat``    - a flat key -> JSON string map: settings and other shared scalars.
 """

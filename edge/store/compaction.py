@@ -23,10 +23,11 @@ import apsw
 import pycrdt
 
 from edge.store.background import Background
+from edge.store.documents import deflate_segment
 from edge.store.writer import Writer, WriteTx
 
 COMPACT_AFTER_UPDATES = 200  # in a lull between sales
-COMPACT_ANYWAY_AFTER = 1000  # even in a rush that never pauses
+COMPACT_ANYWAY_AFTER = 1000  # even in a rush that never pauses: the log stays short
 COMPACT_IDLE_S = 1.0
 SEGMENT_UPDATES = 500  # merging costs ~20-40 µs an update: one segment holds the GIL briefly
 SEGMENT_BYTES = 1 << 20  # far below the relay's 8 MiB update limit
@@ -42,6 +43,8 @@ class Segment:
     upto_seq: int  # the last seq it folds
     rows: int
     body: bytes
+    stored: bytes  # the body deflated, as kept on disk
+    full: bool  # it stopped at a bound (count or bytes), not at the end of what may be folded
 
 
 def _enrolled(conn: apsw.Connection) -> bool:
@@ -93,7 +96,9 @@ def build_segment(conn: apsw.Connection, doc_id: str) -> Segment | None:
     # merge_updates, not a fresh Doc: a run may overwrite or delete what an earlier segment holds,
     # which a Doc without it would keep pending or drop.
     body = taken[0] if len(taken) == 1 else pycrdt.merge_updates(*taken)
-    return Segment(doc_id, base, rows[len(taken) - 1][0], len(taken), body)
+    full = len(taken) < len(rows) or len(rows) == SEGMENT_UPDATES
+    upto = rows[len(taken) - 1][0]
+    return Segment(doc_id, base, upto, len(taken), body, deflate_segment(body), full)
 
 
 def swap_segment(tx: WriteTx, segment: Segment) -> bool:
@@ -101,8 +106,8 @@ def swap_segment(tx: WriteTx, segment: Segment) -> bool:
     if last_segment_seq(tx.conn, segment.doc_id) != segment.base_seq:
         return False
     tx.conn.execute(
-        "INSERT INTO crdt_segment (doc_id, upto_seq, body, at_ms) VALUES (?, ?, ?, ?)",
-        (segment.doc_id, segment.upto_seq, segment.body, tx.at_ms),
+        "INSERT INTO crdt_segment (doc_id, upto_seq, body, raw_size, at_ms) VALUES (?, ?, ?, ?, ?)",
+        (segment.doc_id, segment.upto_seq, segment.stored, len(segment.body), tx.at_ms),
     )
     tx.conn.execute(
         "DELETE FROM crdt_update WHERE doc_id = ? AND seq > ? AND seq <= ?",
@@ -121,7 +126,7 @@ def compact_once(conn: apsw.Connection, writer: Writer, threshold: int) -> int:
         for n in range(SEGMENTS_PER_PASS):
             segment = build_segment(conn, doc_id)
             # After the first, a short remainder waits to grow: segments stay few and full.
-            if segment is None or (n and segment.rows < threshold):
+            if segment is None or (n and not segment.full):
                 break
             if not writer.call(lambda tx, s=segment: swap_segment(tx, s)):
                 break
@@ -132,7 +137,7 @@ def compact_once(conn: apsw.Connection, writer: Writer, threshold: int) -> int:
 def compactor(
     path: Path,
     writer: Writer,
-    interval_s: float = 2.0,
+    interval_s: float = 0.5,
     threshold: int = COMPACT_AFTER_UPDATES,
 ) -> Background:
     """A background thread that compacts due documents, preferring lulls between sales."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import apsw
 
 DB_FILENAME = "edge.db"
 BUSY_TIMEOUT_MS = 5_000
+WAL_KEEP_BYTES = 16 << 20
 
 
 def db_path(data_dir: Path) -> Path:
@@ -33,6 +33,8 @@ def connect(path: Path, *, writer: bool) -> apsw.Connection:
     if writer:
         # An automatic checkpoint on the sale path costs 13-18 ms: checkpoints run elsewhere.
         conn.execute("PRAGMA wal_autocheckpoint=0")
+        # When the WAL starts over, a file grown larger in a rush is cut back to this.
+        conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
         # A batch's commands each run in a SAVEPOINT, whose journal keeps a copy of every page the
         # command changes; past 64 KiB SQLite spills it to a temporary file (a write to disk per
         # page). The copies of one batch fit in memory.
@@ -67,11 +69,15 @@ class Readers:
         self._local = threading.local()
 
 
-def checkpoint(conn: apsw.Connection) -> None:
-    """PASSIVE checkpoint: copies what it can without blocking the writer or readers.
+def checkpoint(conn: apsw.Connection, mode: str = "PASSIVE") -> bool:
+    """A checkpoint; PASSIVE copies what it can without blocking the writer or readers.
 
     Once a checkpoint has copied the whole WAL, the writer's next transaction restarts the WAL
-    from its beginning, so the file stays small without a blocking TRUNCATE checkpoint.
+    from its beginning. TRUNCATE (which waits for readers and holds writers back while it runs)
+    also gives the file's space back: only for a lull. True when the whole WAL was copied.
     """
-    with contextlib.suppress(apsw.BusyError):
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    try:
+        busy, frames, copied = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+    except apsw.BusyError:
+        return False
+    return not busy and copied >= frames

@@ -177,10 +177,13 @@ ALTER TABLE crdt_update_v4 RENAME TO crdt_update;
 CREATE INDEX crdt_update_doc ON crdt_update (doc_id, seq);
 -- Compaction folds runs of the log into segments and never rewrites one: a pass costs what it
 -- folds, not the whole document, and no stored piece outgrows what one push may carry.
+-- A segment is kept deflated (a day's entries are alike: about a fifth of their size), its
+-- raw_size the length of the update itself; NULL: kept as it is.
 CREATE TABLE crdt_segment (
     doc_id TEXT NOT NULL,
     upto_seq INTEGER NOT NULL,  -- the last log seq folded into it
     body BLOB NOT NULL,
+    raw_size INTEGER,
     at_ms INTEGER NOT NULL,
     PRIMARY KEY (doc_id, upto_seq)
 );
@@ -200,6 +203,23 @@ ALTER TABLE sync_state ADD COLUMN verified_ms INTEGER;      -- its state vector 
 ALTER TABLE sync_state ADD COLUMN relay_missing INTEGER NOT NULL DEFAULT 0;  -- and now it did not
 ALTER TABLE sync_state ADD COLUMN repairs INTEGER NOT NULL DEFAULT 0;  -- pushes of what it lacked
 ALTER TABLE sync_state ADD COLUMN last_repair_ms INTEGER;
+-- The lines of an order live in one B-tree keyed by their id (no rowid tree beside an index).
+CREATE TABLE order_lines_v4 (
+    id TEXT PRIMARY KEY, order_id TEXT NOT NULL, item_id TEXT NOT NULL, name TEXT NOT NULL,
+    quantity INTEGER NOT NULL, unit_price_minor INTEGER NOT NULL, sent INTEGER NOT NULL,
+    voided INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO order_lines_v4 SELECT id, order_id, item_id, name, quantity, unit_price_minor, sent,
+    voided FROM order_lines;
+DROP TABLE order_lines;
+ALTER TABLE order_lines_v4 RENAME TO order_lines;
+CREATE INDEX order_lines_order ON order_lines (order_id);
+-- Concurrent edits of one shared field that lost (shared.schemas.stamped): a projection.
+CREATE TABLE conflicts (
+    doc_id TEXT NOT NULL, collection TEXT NOT NULL, entity_id TEXT NOT NULL,
+    lost_key TEXT NOT NULL, field TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (doc_id, collection, entity_id, lost_key)
+);
 """
 
 MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
@@ -221,6 +241,7 @@ PROJECTION_TABLES = (
     "drawer_sessions",
     "drawer_entries",
     "audit",
+    "conflicts",
 )
 
 

@@ -16,7 +16,9 @@ import apsw
 import msgspec
 import pycrdt
 
+from edge.store import rowdata
 from edge.store.collections import Collection, collection, doc_collections
+from shared.schemas import compact, stamped
 from shared.schemas import documents as d
 
 log = logging.getLogger("fynlo.store")
@@ -29,24 +31,54 @@ def encode(value: Any) -> str:
 
 
 def read_entry(doc: pycrdt.Doc, coll: Collection, key: str) -> Any:
-    """The typed value of one entry of a document, or None when it is absent."""
+    """The typed value of one entry of a document, or None when it is absent.
+
+    Per-field entities and flat values are stamped cells (shared.schemas.stamped): each field
+    reads as its winning cell.
+    """
     root = doc.get(coll.name, type=pycrdt.Map)
+    if coll.mode == "flat":
+        found = _cells(root, key)
+        return found[0].value if found else None
     raw = root.get(key)
     if raw is None:
         return None
-    if coll.mode == "fields":
-        fields = {name: msgspec.json.decode(text) for name, text in raw.items()}
-        assert coll.struct is not None
-        return msgspec.convert(fields, coll.struct)
+    assert coll.struct is not None
     if coll.mode == "encoded":
-        assert coll.struct is not None
-        return msgspec.json.decode(raw, type=coll.struct)
-    return msgspec.json.decode(raw)
+        return compact.decode(raw, coll.struct, key)
+    if not isinstance(raw, pycrdt.Map):
+        raise msgspec.ValidationError(f"{coll.name} {key} is not a map of fields")
+    try:
+        fields = stamped.values(raw)
+    except ValueError as exc:
+        raise msgspec.ValidationError(str(exc)) from exc
+    return msgspec.convert({**fields, "id": key}, coll.struct)
+
+
+def _cells(root: pycrdt.Map, field: str) -> list[stamped.Cell]:
+    try:
+        return stamped.cells(root, only=field).get(field, [])
+    except ValueError as exc:
+        raise msgspec.ValidationError(str(exc)) from exc
 
 
 def entry_keys(doc: pycrdt.Doc, coll: Collection) -> list[str]:
-    """Every key of a collection in a document."""
-    return list(doc.get(coll.name, type=pycrdt.Map).keys())
+    """Every key of a collection in a document (of a flat one, every field of its cells)."""
+    keys = doc.get(coll.name, type=pycrdt.Map).keys()
+    if coll.mode == "flat":
+        return sorted({key.partition(stamped.SEP)[0] for key in keys})
+    return list(keys)
+
+
+def entry_conflicts(doc: pycrdt.Doc, coll: Collection, key: str) -> list[stamped.Conflict]:
+    """The concurrent edits of an entry's fields that lost, still to be looked at."""
+    root = doc.get(coll.name, type=pycrdt.Map)
+    if coll.mode == "flat":
+        return stamped.conflicts({c.key: root[c.key] for c in _cells(root, key)})
+    raw = root.get(key)
+    if coll.mode != "fields" or not isinstance(raw, pycrdt.Map):
+        return []
+    return stamped.conflicts(raw)
 
 
 def project(
@@ -64,7 +96,7 @@ def project(
     if value is None:
         conn.execute(f"DELETE FROM {coll.table} WHERE id = ?", (key,))
         return
-    data = encode(value) if text is None else text
+    data = rowdata.pack(encode(value) if text is None else text)
     values = (key, doc_id, *_columns(coll.name)(value), data)
     if isinstance(value, d.Order):
         totals = value.totals
@@ -115,6 +147,8 @@ def project_entry(
     """
     try:
         value = read_entry(doc, coll, key)
+        if coll.mode != "encoded":
+            _project_conflicts(conn, doc_id, coll, key, entry_conflicts(doc, coll, key))
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         log.warning("unreadable %s entry %s in %s: %s", coll.name, key, doc_id, exc)
         return False
@@ -131,6 +165,24 @@ def _columns(coll_name: str) -> Callable[[Any], tuple[Any, ...]]:
         one = attrgetter(columns[0])
         return lambda value: (one(value),)
     return attrgetter(*columns)
+
+
+def _project_conflicts(
+    conn: apsw.Connection,
+    doc_id: str,
+    coll: Collection,
+    key: str,
+    found: list[stamped.Conflict],
+) -> None:
+    conn.execute(
+        "DELETE FROM conflicts WHERE doc_id = ? AND collection = ? AND entity_id = ?",
+        (doc_id, coll.name, key),
+    )
+    conn.executemany(
+        "INSERT INTO conflicts (doc_id, collection, entity_id, lost_key, field, data)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(doc_id, coll.name, key, c.lost_key, c.field, encode(c)) for c in found],
+    )
 
 
 def _project_flat(

@@ -19,11 +19,15 @@ from edge.store.writer import Writer
 from shared.ids import now_ms
 
 CHECKPOINT_IDLE_S = 0.2
-CHECKPOINT_MAX_PAGES = 8000  # ~32 MB of WAL: checkpoint even in a rush that never pauses
+CHECKPOINT_MAX_PAGES = 1024  # ~4 MB of WAL: copy it over even in a rush that never pauses, so
+# the writer, which restarts the WAL past WAL_RESTART_PAGES, finds little left to copy
 # In such a rush, at most one checkpoint a second: each ends with an fsync of the database file,
 # which stalls the writer's WAL appends for milliseconds (seen as 3-10 ms commits). A rush never
 # lets a checkpoint catch up and restart the WAL anyway, so more frequent ones only add stalls.
-CHECKPOINT_RUSH_INTERVAL_S = 1.0
+CHECKPOINT_RUSH_INTERVAL_S = 0.5
+TRUNCATE_IDLE_S = 1.0
+WAL_IDLE_BYTES = 1 << 20  # a WAL file larger than this is cut back in a long lull
+WAL_RESTART_PAGES = 12288  # ~48 MB: the WAL never grows much past this (see Writer._restart_wal)
 
 
 class Store:
@@ -37,8 +41,9 @@ class Store:
     ) -> None:
         self.data_dir = data_dir
         self.path = db_path(data_dir)
+        self._wal = self.path.with_name(self.path.name + "-wal")
         self.clock = clock
-        self.writer = Writer(self.path, clock, on_commit)
+        self.writer = Writer(self.path, clock, on_commit, wal_restart_pages=WAL_RESTART_PAGES)
         self.readers = Readers(self.path)
         self._checkpointer = checkpointer(self.path, interval_s=0.1, due=self._checkpoint_due)
         self._compactor = compactor(self.path, self.writer)
@@ -94,19 +99,23 @@ class Store:
     ) -> None:
         self.stop()
 
-    def _checkpoint_due(self) -> bool:
-        """Checkpoint in a lull between sales, or now and then when the WAL has grown large."""
+    def _checkpoint_due(self) -> str | None:
+        """Checkpoint in a lull between sales, or now and then when the WAL has grown large; a
+        long lull also gives back the space a rush made the WAL file take."""
         pages = self.writer.wal_pages
         now = time.monotonic()
-        lull = pages != self._checkpointed_pages and self.writer.idle_s() >= CHECKPOINT_IDLE_S
+        idle_s = self.writer.idle_s()
+        lull = pages != self._checkpointed_pages and idle_s >= CHECKPOINT_IDLE_S
         rush = (
             pages >= CHECKPOINT_MAX_PAGES
             and now - self._checkpointed_at >= CHECKPOINT_RUSH_INTERVAL_S
         )
         if lull or rush:
             self._checkpointed_pages, self._checkpointed_at = pages, now
-            return True
-        return False
+            return "PASSIVE"
+        if idle_s >= TRUNCATE_IDLE_S and _size(self._wal) > WAL_IDLE_BYTES:
+            return "TRUNCATE"
+        return None
 
     @property
     def read(self) -> apsw.Connection:
@@ -118,6 +127,13 @@ class Store:
         if row is None:
             raise NotInitialised(f"store has no {key!r}: run `fynlo-edge init` first")
         return str(row[0])
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def create(data_dir: Path) -> Path:

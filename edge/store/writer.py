@@ -29,11 +29,13 @@ import pycrdt
 
 from edge.store import projection
 from edge.store.collections import Collection, collection
-from edge.store.db import connect
+from edge.store.db import checkpoint, connect
 from edge.store.documents import DocumentStore, LiveDoc
 from edge.store.errors import WriterStopped
 from edge.store.memo import Memo, attach, detach
+from shared.schemas import compact, stamped
 from shared.schemas.documents import AuditEntry
+from shared.schemas.stamped import Stamping
 
 T = TypeVar("T")
 MAX_BATCH = 64
@@ -50,8 +52,8 @@ class _Intent:
 
     @property
     def text(self) -> str:
-        """The encoded form of ``whole``, worked out once for document and projection, and only
-        if needed: a command that rewrites an entity writes only its last value."""
+        """The JSON of ``whole`` for its projection, worked out once and only if needed: a
+        command that rewrites an entity projects only its last value."""
         if not self._text:
             self._text = projection.encode(self.whole)
         return self._text
@@ -70,6 +72,12 @@ class WriteTx:
     remote_applier: Callable[[WriteTx, str, bytes], bool] | None = None
     applied_docs: set[str] = field(default_factory=set)
     deferred: list[_Intent] = field(default_factory=list)
+    _audits: dict[tuple[str, str | None], AuditEntry] = field(default_factory=dict)
+
+    @property
+    def actor_id(self) -> str | None:
+        """Who this command acts for, as its audit entry says (None before it audited)."""
+        return next((e.actor_id for e in self._audits.values()), None)
 
     def apply_remote(self, doc_id: str, body: bytes) -> bool:
         """Take an update from elsewhere (the relay): log it once, apply it, re-project what it
@@ -114,7 +122,28 @@ class WriteTx:
         )
 
     def audit(self, doc_id: str, entry: AuditEntry) -> None:
-        """Record who did what; every command that writes must audit."""
+        """Record who did what; every command that writes must audit.
+
+        The steps of one command on one entity (ring an order up, then take its payment) are
+        one act and share one entry: the first step's action, the later ones listed in order in
+        ``detail["then"]``. A quick sale's trail then costs one entry of its day document.
+        """
+        key = (doc_id, entry.entity_id)
+        first = self._audits.get(key)
+        if first is not None:
+            # What the first step said already (the order's number) is not repeated.
+            said = first.detail
+            step = {"action": entry.action}
+            step.update((k, v) for k, v in entry.detail.items() if said.get(k) != v)
+            if entry.approved_by is not None:
+                step["approved_by"] = entry.approved_by
+            then = [*first.detail.get("then", []), step]
+            entry = msgspec.structs.replace(
+                first,
+                detail={**first.detail, "then": then},
+                approved_by=first.approved_by or entry.approved_by,
+            )
+        self._audits[key] = entry
         self.put(doc_id, "audit", entry)
         self.audited = True
 
@@ -144,8 +173,11 @@ class Writer:
         path: Path,
         clock: Callable[[], int],
         on_commit: Callable[[list[tuple[str, Any]]], None] | None = None,
+        wal_restart_pages: int = 4096,
     ) -> None:
         self._path = path
+        self._wal_restart_pages = wal_restart_pages
+        self._restart_at = wal_restart_pages
         self._clock = clock
         self._on_commit = on_commit
         self._queue: deque[tuple[Callable[[WriteTx], Any], Future[Any]]] = deque()
@@ -159,6 +191,8 @@ class Writer:
         self.batches = 0
         self.commands = 0
         self.wal_pages = 0  # frames in the WAL after the last commit (SQLite's WAL hook)
+        self.wal_restarts = 0
+        self._replica_id: str | None = None
         self._last_batch_at = time.monotonic()
 
     def start(self) -> None:
@@ -231,6 +265,8 @@ class Writer:
                     while self._queue and len(batch) < MAX_BATCH:
                         batch.append(self._queue.popleft())
                     self._run_batch(self._conn, batch)
+                    if self.wal_pages >= self._restart_at:
+                        self._restart_wal(self._conn)
             finally:
                 self._lead.release()
 
@@ -239,6 +275,32 @@ class Writer:
         if self._queue or self._lead.locked():
             return 0.0
         return time.monotonic() - self._last_batch_at
+
+    def _restart_wal(self, conn: apsw.Connection) -> None:
+        """Let the WAL start over from its beginning: it must never grow without bound.
+
+        The background checkpointer copies the WAL into the database while sales go on, but in
+        a rush that never pauses new frames arrive as fast as it copies, so it never finishes,
+        and only a finished checkpoint lets the next commit write the WAL from its start again
+        (seen: 1.9 GB of WAL after a long rush). Here, between two batches, no frame can arrive:
+        what the background left is copied, and the next commit restarts the WAL.
+        """
+        self.wal_restarts += 1
+        if checkpoint(conn):
+            self._restart_at = self._wal_restart_pages  # the next commit starts the WAL over
+        else:
+            # Another checkpoint was running, or a reader still used the WAL's end: try again
+            # a little later rather than after every batch.
+            self._restart_at = self.wal_pages + self._wal_restart_pages // 8
+
+    def _replica(self, conn: apsw.Connection) -> str:
+        """This appliance's name in the stamps of its edits: its store (one appliance a store)."""
+        if self._replica_id is None:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
+            if row is None:
+                return "local"  # a store being created: its identity comes next
+            self._replica_id = str(row[0])
+        return self._replica_id
 
     def _on_wal(self, conn: apsw.Connection, name: str, pages: int) -> int:
         self.wal_pages = pages
@@ -350,16 +412,20 @@ class Writer:
         by_doc: dict[str, list[_Intent]] = {}
         for intent in to_doc:
             by_doc.setdefault(intent.doc_id, []).append(intent)
+        stamping = Stamping(tx.at_ms, self._replica(tx.conn), tx.actor_id)
         for doc_id, intents in by_doc.items():
-            self.docs.change(tx.conn, doc_id, lambda live, i=intents: _write(live, i), tx.at_ms)
+            self.docs.change(
+                tx.conn, doc_id, lambda live, i=intents: _write(live, i, stamping), tx.at_ms
+            )
         for intent in {(i.doc_id, i.coll.name, i.key): i for i in tx.intents}.values():
             if intent.whole is not None:
                 # A single-writer entity is exactly what we just wrote: no need to read it back.
-                value, text = intent.whole, intent.text
-            else:
+                projection.project(
+                    tx.conn, intent.doc_id, intent.coll, intent.key, intent.whole, intent.text
+                )
+            else:  # as the cells read now (an edit of a field also resolves its conflicts)
                 doc = self.docs.get(tx.conn, intent.doc_id)
-                value, text = projection.read_entry(doc, intent.coll, intent.key), None
-            projection.project(tx.conn, intent.doc_id, intent.coll, intent.key, value, text)
+                projection.project_entry(tx.conn, intent.doc_id, doc, intent.coll, intent.key)
         return list({i.doc_id: None for i in tx.intents} | dict.fromkeys(by_doc))
 
 
@@ -373,26 +439,22 @@ def _last_whole(intents: list[_Intent]) -> list[_Intent]:
     ]
 
 
-def _write(live: LiveDoc, intents: list[_Intent]) -> None:
+def _write(live: LiveDoc, intents: list[_Intent], stamping: Stamping) -> None:
     for intent in intents:
         root = live.root(intent.coll.name)
         if intent.whole is not None:
-            root[intent.key] = intent.text
+            root[intent.key] = compact.encode(intent.whole)
         elif intent.coll.mode == "flat":
-            text = projection.encode(intent.fields[""])
-            if root.get(intent.key) != text:
-                root[intent.key] = text
+            stamped.write(root, intent.key, intent.fields[""], stamping)
         else:
-            _write_fields(root, intent.key, intent.fields)
+            _write_fields(root, intent.key, intent.fields, stamping)
 
 
-def _write_fields(root: pycrdt.Map, key: str, fields: dict[str, Any]) -> None:
-    encoded = {name: projection.encode(value) for name, value in fields.items()}
+def _write_fields(root: pycrdt.Map, key: str, fields: dict[str, Any], stamping: Stamping) -> None:
     entity = root.get(key)
     if entity is None:
         # Only the writer that minted this key creates the nested Map (see DESIGN: Documents).
-        root[key] = pycrdt.Map(encoded)
+        root[key] = pycrdt.Map(stamped.new_cells(fields, stamping))
         return
-    for name, text in encoded.items():
-        if entity.get(name) != text:  # unchanged fields keep their last writer
-            entity[name] = text
+    for name, value in fields.items():
+        stamped.write(entity, name, value, stamping)  # an unchanged field keeps its cell

@@ -11,9 +11,11 @@ from __future__ import annotations
 import apsw
 import msgspec
 
+from edge.store.documents import segment_update
 from shared.schemas.sync import PushAck, Update, update_hash
 
 SEGMENTS_PER_PUSH = 4  # a segment is at most 1 MiB: a page stays far below the relay's limit
+PUSH_PAGE_BYTES = 4 << 20  # updates in one push, however many fit (the relay takes 16 MiB)
 
 
 class DocCursor(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,18 +50,26 @@ def pending(
     """
     with conn:  # one read transaction: the segments and the log agree
         segments = conn.execute(
-            "SELECT upto_seq, body FROM crdt_segment WHERE doc_id = ? AND upto_seq > ?"
+            "SELECT upto_seq, body, raw_size FROM crdt_segment WHERE doc_id = ? AND upto_seq > ?"
             " ORDER BY upto_seq LIMIT ?",
             (doc_id, pushed_seq, SEGMENTS_PER_PUSH),
         ).fetchall()
         if segments:
-            return [Update(hash=update_hash(b), body=b) for _, b in segments], segments[-1][0]
+            bodies = [segment_update(body, raw_size) for _, body, raw_size in segments]
+            return [Update(hash=update_hash(b), body=b) for b in bodies], segments[-1][0]
         rows = conn.execute(
             "SELECT seq, hash, body FROM crdt_update WHERE doc_id = ? AND seq > ?"
             " AND origin = 'local' ORDER BY seq LIMIT ?",
             (doc_id, pushed_seq, limit),
         ).fetchall()
-    return [Update(hash=h, body=b) for _, h, b in rows], rows[-1][0] if rows else pushed_seq
+    page: list[Update] = []
+    size, upto = 0, pushed_seq
+    for seq, h, b in rows:
+        if page and size + len(b) > PUSH_PAGE_BYTES:
+            break  # large updates: the rest go in the next page
+        page.append(Update(hash=h, body=b))
+        size, upto = size + len(b), seq
+    return page, upto
 
 
 def pending_counts(conn: apsw.Connection) -> dict[str, int]:

@@ -199,6 +199,6 @@ def test_the_every_row_reference_writes_the_rows_an_edge_sale_writes(tmp_path: P
         "order_lines": 3,
         "payments": 1,
         "drawer_entries": 1,
-        "audit": 2,
+        "audit": 1,
         "crdt_update": 1,
     }

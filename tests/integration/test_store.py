@@ -28,6 +28,7 @@ from edge.store.store import Store, create
 from edge.store.writer import WriteTx
 from shared.ids import uuid7
 from shared.schemas import documents as d
+from shared.schemas import stamped
 from tests.support.store import DAY, audit, new_order, order_at
 
 CATALOG = "org/o1/catalog"
@@ -232,7 +233,8 @@ def test_concurrent_field_edits_from_two_replicas_both_survive(store: Store) -> 
     store.writer.call(create_item)
     # A second replica (the relay, say) starts from our state and changes the price.
     remote = load_doc(store.read, CATALOG)
-    remote.get("items", type=pycrdt.Map)[item.id]["price_minor"] = "360"
+    cells = remote.get("items", type=pycrdt.Map)[item.id]
+    stamped.write(cells, "price_minor", 360, stamped.Stamping(store.clock(), "relay", "o1"))
     remote_update = remote.get_update(load_doc(store.read, CATALOG).get_state())
 
     def rename(tx: WriteTx) -> None:
@@ -246,6 +248,40 @@ def test_concurrent_field_edits_from_two_replicas_both_survive(store: Store) -> 
     row = _rows(store, f"SELECT name, price_minor FROM items WHERE id = '{item.id}'")
     assert row == [("Caffè latte", 360)]
     assert _rows(store, "SELECT origin FROM crdt_update ORDER BY seq")[-1] == ("remote",)
+
+
+@pytest.mark.parametrize("local_first", [True, False])
+def test_the_later_of_two_concurrent_edits_wins_and_the_other_is_a_conflict(
+    store: Store, local_first: bool
+) -> None:
+    item = d.Item(id=uuid7(), name="Latte", category_id="c1", price_minor=340)
+
+    def create_item(tx: WriteTx) -> None:
+        tx.put(CATALOG, "items", item)
+        audit(tx)
+
+    store.writer.call(create_item)
+    # The relay, from the same state, reprices concurrently: before or after the store does.
+    remote = load_doc(store.read, CATALOG)
+    base = load_doc(store.read, CATALOG).get_state()
+    now = store.clock()
+    relay_ms = now + (60_000 if local_first else -60_000)
+    cells = remote.get("items", type=pycrdt.Map)[item.id]
+    stamped.write(cells, "price_minor", 999, stamped.Stamping(relay_ms, "relay", "owner"))
+
+    def reprice(tx: WriteTx) -> None:
+        tx.patch(CATALOG, "items", item.id, {"price_minor": 360})
+        audit(tx)
+
+    store.writer.call(reprice)
+    store.writer.call(lambda tx: tx.apply_remote(CATALOG, remote.get_update(base)))
+    winner, loser = (999, 360) if local_first else (360, 999)
+    assert _rows(store, f"SELECT price_minor FROM items WHERE id = '{item.id}'") == [(winner,)]
+    (data,) = _rows(store, f"SELECT data FROM conflicts WHERE entity_id = '{item.id}'")[0]
+    conflict = msgspec.json.decode(data, type=stamped.Conflict)
+    assert (conflict.field, conflict.value, conflict.lost_value) == ("price_minor", winner, loser)
+    assert {conflict.replica, conflict.lost_replica} == {"relay", "local"}
+    assert_rebuild_reproduces(store)
 
 
 def test_a_remote_update_projects_the_entries_it_brings(store: Store) -> None:

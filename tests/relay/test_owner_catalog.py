@@ -20,6 +20,7 @@ import pytest
 from websockets.sync.client import connect
 
 from shared.ids import uuid7
+from shared.schemas import stamped
 from shared.schemas.documents import Category, Item, StoreSettings, catalog_doc, settings_doc
 from tests.relay.support import RelayServer, SyncClient, relay_cli
 from tests.support.problems import assert_problem
@@ -103,13 +104,12 @@ def _catalog(world: World) -> tuple[pycrdt.Doc, Item, int]:
 
 def _pull(world: World, doc_id: str, cursor: int) -> tuple[list[bytes], int]:
     pulled = world.device.pull({doc_id: cursor}).docs[0]
-    bodies = [u.body for u in pulled.updates]
-    return ([pulled.snapshot] if pulled.snapshot else []) + bodies, pulled.cursor
+    return [u.body for u in pulled.updates], pulled.cursor
 
 
 def _item(doc: pycrdt.Doc, item_id: str) -> dict[str, Any]:
-    entity = doc.get("items", type=pycrdt.Map)[item_id]
-    return {name: json.loads(text) for name, text in entity.items()}
+    """An item's fields as they read now: each its winning cell."""
+    return stamped.values(doc.get("items", type=pycrdt.Map)[item_id])
 
 
 def test_a_price_edit_reaches_the_device_as_an_update_of_that_field(world: World) -> None:
@@ -128,8 +128,8 @@ def test_a_price_edit_reaches_the_device_as_an_update_of_that_field(world: World
         **msgspec.to_builtins(latte),
         "price_minor": 360,
     }
-    # The edit wrote one field: its update is far smaller than a whole item.
-    assert len(bodies[0]) < 120
+    # The edit wrote one field (a stamped cell, its older cell deleted): far less than an item.
+    assert len(bodies[0]) < 160 < len(doc.get_update())
 
 
 def test_the_owner_and_a_store_editing_other_fields_at_once_both_keep_their_edit(
@@ -226,9 +226,9 @@ def test_a_settings_edit_writes_flat_keys_the_device_pulls(world: World) -> None
     replica = pycrdt.Doc()
     for body in bodies:
         replica.apply_update(body)
-    assert dict(replica.get("settings", type=pycrdt.Map).items()) == {
-        "currency": '"GBP"',
-        "service_charge_percent": '"12.50"',
+    assert stamped.values(replica.get("settings", type=pycrdt.Map)) == {
+        "currency": "GBP",
+        "service_charge_percent": "12.50",
     }
     for body in ({"timezone": "Mars/Olympus"}, {"business_day_cutoff": "25:00"},
                  {"service_charge_percent": "101"}, {"currency": "gbp"}):  # fmt: skip

@@ -113,25 +113,35 @@ class Shop:
         return dict(relay_doc(self.relay, self.day()).get("orders", type=pycrdt.Map).to_py() or {})
 
     def converge(self, timeout_s: float = 60.0) -> None:
-        """Wait until nothing is pending and the relay holds every sale; then check equality."""
+        """Wait until nothing is pending, the relay holds every sale and every document is the
+        same on both sides (edits made on the relay reach the appliance by its next pull)."""
         self.sync_now()
         wait_for(lambda: synced(self.owner), "nothing pending and no failure", timeout_s)
         wait_for(lambda: set(self.relay_orders()) == set(self.sold), "every sale on the relay")
+        wait_for(lambda: not self.unequal_documents(), "every document equal on both sides")
         self.assert_replicas_equal()
+
+    def unequal_documents(self) -> list[str]:
+        """The documents whose content or state vector differ between the appliance and relay."""
+        conn = connect(db_path(self.edge.data_dir), writer=False)
+        unequal = []
+        try:
+            for doc_id in document_ids(conn):
+                mine, theirs = load_doc(conn, doc_id), relay_doc(self.relay, doc_id)
+                if doc_content(theirs, doc_id) != doc_content(mine, doc_id) or state_vector(
+                    theirs
+                ) != state_vector(mine):
+                    unequal.append(doc_id)
+        finally:
+            conn.close()
+        return unequal
 
     def assert_replicas_equal(self) -> None:
         orders = self.relay_orders()
         assert sorted(orders) == sorted(self.sold), "the relay holds each sale exactly once"
         assert len(self.sold) == len(set(self.sold))
-        conn = connect(db_path(self.edge.data_dir), writer=False)
-        try:
-            for doc_id in document_ids(conn):
-                mine, theirs = load_doc(conn, doc_id), relay_doc(self.relay, doc_id)
-                assert doc_content(theirs, doc_id) == doc_content(mine, doc_id), doc_id
-                assert state_vector(theirs) == state_vector(mine), doc_id
-            payments = rows(self.edge, "SELECT order_id FROM payments")
-        finally:
-            conn.close()
+        assert self.unequal_documents() == []
+        payments = rows(self.edge, "SELECT order_id FROM payments")
         assert sorted(p[0] for p in payments) == sorted(self.sold), "one payment per sale"
 
 

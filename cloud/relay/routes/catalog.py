@@ -32,6 +32,7 @@ from shared.schemas.documents import (
 )
 from shared.schemas.edits import StoreSettingsPatch
 from shared.schemas.fields import Code, Name, Price, Uuid
+from shared.schemas.stamped import Stamping
 from shared.schemas.sync import DocHead
 
 T = TypeVar("T")
@@ -49,12 +50,15 @@ class ItemPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 async def _edit(
-    request: Request[Any, Any, Any], doc_id: str, change: Callable[[pycrdt.Doc], T]
+    request: Request[Any, Any, Any],
+    owner: Principal,
+    doc_id: str,
+    change: Callable[[pycrdt.Doc, Stamping], T],
 ) -> T:
     """Apply an edit to a document, append its update and hint the stores; refusals as 4xx."""
     relay = relay_of(request)
     try:
-        edited = await relay.documents.edit(doc_id, change)
+        edited = await relay.documents.edit(doc_id, change, by=owner.owner_id)
     except EntityNotFound as exc:
         raise ApiError(404, "not-found", str(exc)) from exc
     except EditConflict as exc:
@@ -89,7 +93,9 @@ async def patch_catalog_item(
     """Change only the given fields of an item; the stores receive it as a document update."""
     _own_org(owner, org_id)
     values = msgspec.to_builtins(data)
-    return await _edit(request, catalog_doc(org_id), lambda doc: patch_item(doc, item_id, values))
+    return await _edit(
+        request, owner, catalog_doc(org_id), lambda doc, at: patch_item(doc, item_id, values, at)
+    )
 
 
 @get("/stores/{store_id:str}/settings", tags=["owner"])
@@ -114,7 +120,9 @@ async def patch_store_settings(
     """Change only the given settings of a store; its appliance receives them by sync."""
     await _own_store(request, owner, store_id)
     values = msgspec.to_builtins(data)
-    return await _edit(request, settings_doc(store_id), lambda doc: patch_settings(doc, values))
+    return await _edit(
+        request, owner, settings_doc(store_id), lambda doc, at: patch_settings(doc, values, at)
+    )
 
 
 router = Router(

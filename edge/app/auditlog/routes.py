@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, Router, get
 from litestar.params import Parameter
 
 from edge.app.auth.principal import Actor, requires
 from edge.domain.permissions import AUDIT_READ
+from edge.store import rowdata
 from shared.schemas.documents import AuditEntry
 
 
@@ -33,7 +33,7 @@ async def list_audit(
     sql += " ORDER BY at_ms DESC, id DESC LIMIT ?"
     args.append(limit)
     rows = edge.store.read.execute(sql, args)
-    return [msgspec.json.decode(r[0], type=AuditEntry) for r in rows]
+    return [rowdata.decode(r[0], AuditEntry) for r in rows]
 
 
 router = Router(path="/api/v1", route_handlers=[list_audit], tags=["audit"])

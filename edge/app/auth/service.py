@@ -14,6 +14,7 @@ from edge.app.auth.principal import Actor
 from edge.app.auth.tokens import TokenPair, issue_tokens
 from edge.app.context import Edge
 from edge.app.security import new_pairing_code, pin_tag
+from edge.store import rowdata
 from edge.store.db import connect, db_path
 from edge.store.writer import WriteTx
 from shared.credentials import decode_jwt, new_token, token_digest, verify_secret
@@ -123,7 +124,7 @@ async def password_login(edge: Edge, email: str, password: str) -> TokenPair:
         " ('owner', 'manager')",
         (email.strip().lower(),),
     ).fetchone()
-    employee = msgspec.json.decode(row[0], type=Employee) if row else None
+    employee = rowdata.decode(row[0], Employee) if row else None
     ok = await asyncio.to_thread(
         verify_secret, employee.password_hash if employee else None, password
     )
@@ -185,14 +186,14 @@ def find_by_pin(edge: Edge, pin: str) -> Employee | None:
     found = conn.execute(
         "SELECT data FROM employees WHERE pin_tag = ? AND active = 1", (tag,)
     ).fetchone()
-    return msgspec.json.decode(found[0], type=Employee) if found else None
+    return rowdata.decode(found[0], Employee) if found else None
 
 
 def active_employee(conn: apsw.Connection, employee_id: str) -> Employee | None:
     row = conn.execute(
         "SELECT data FROM employees WHERE id = ? AND active = 1", (employee_id,)
     ).fetchone()
-    return msgspec.json.decode(row[0], type=Employee) if row else None
+    return rowdata.decode(row[0], Employee) if row else None
 
 
 def ensure_not_locked(edge: Edge, scope: str) -> None:

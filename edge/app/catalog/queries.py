@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import apsw
-import msgspec
 
 from edge.app.catalog.schemas import Catalog
+from edge.store import rowdata
 from shared.schemas.documents import Category, Discount, Item, ModifierGroup, TaxRate
 
 
@@ -44,14 +44,14 @@ _WORD = re.compile(r"\w+")
 def get(conn: apsw.Connection, kind: Kind, entity_id: str) -> Any | None:
     """One entity by id (archived or not), or None."""
     row = conn.execute(f"SELECT data FROM {kind.table} WHERE id = ?", (entity_id,)).fetchone()
-    return msgspec.json.decode(row[0], type=kind.struct) if row else None
+    return rowdata.decode(row[0], kind.struct) if row else None
 
 
 def list_all(conn: apsw.Connection, kind: Kind, include_archived: bool = False) -> list[Any]:
     """Every entity of a kind, archived ones only when asked for."""
     where = "" if include_archived else "WHERE archived = 0"
     rows = conn.execute(f"SELECT data FROM {kind.table} {where} ORDER BY {kind.order_by}")
-    return [msgspec.json.decode(data, type=kind.struct) for (data,) in rows]
+    return [rowdata.decode(data, kind.struct) for (data,) in rows]
 
 
 def unknown_ids(conn: apsw.Connection, kind: Kind, ids: list[str]) -> list[str]:
@@ -115,7 +115,7 @@ def find_items(
     rows = conn.execute(
         f"SELECT items.data FROM items {joins} {clause} ORDER BY {order}", tuple(params)
     )
-    return [msgspec.json.decode(data, type=Item) for (data,) in rows]
+    return [rowdata.decode(data, Item) for (data,) in rows]
 
 
 def full_catalog(conn: apsw.Connection, include_archived: bool = False) -> Catalog:

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import apsw
 import msgspec
 
+from edge.store import rowdata
 from edge.store.memo import memoised
 from shared.schemas.documents import DrawerEntry, DrawerSession
 
 MAIN_DRAWER = "main"
 
 S = TypeVar("S", bound=msgspec.Struct)
-
-
-def decode_rows(rows: Iterable[Any], type_: type[S]) -> list[S]:
-    """Decode the ``data`` column (first of each row) of projection rows into structs."""
-    return [msgspec.json.decode(row[0], type=type_) for row in rows]
 
 
 def open_session(conn: apsw.Connection, drawer_id: str = MAIN_DRAWER) -> DrawerSession | None:
@@ -32,7 +28,7 @@ def _open_session(conn: apsw.Connection, drawer_id: str) -> DrawerSession | None
         " ORDER BY opened_at_ms DESC LIMIT 1",
         (drawer_id,),
     ).fetchone()
-    return msgspec.json.decode(row[0], type=DrawerSession) if row else None
+    return rowdata.decode(row[0], DrawerSession) if row else None
 
 
 def session_with_doc(conn: apsw.Connection, session_id: str) -> tuple[DrawerSession, str] | None:
@@ -40,7 +36,7 @@ def session_with_doc(conn: apsw.Connection, session_id: str) -> tuple[DrawerSess
     row = conn.execute(
         "SELECT data, doc_id FROM drawer_sessions WHERE id = ?", (session_id,)
     ).fetchone()
-    return (msgspec.json.decode(row[0], type=DrawerSession), str(row[1])) if row else None
+    return (rowdata.decode(row[0], DrawerSession), str(row[1])) if row else None
 
 
 def sessions_of_doc(conn: apsw.Connection, doc_id: str) -> list[DrawerSession]:
@@ -48,7 +44,7 @@ def sessions_of_doc(conn: apsw.Connection, doc_id: str) -> list[DrawerSession]:
     rows = conn.execute(
         "SELECT data FROM drawer_sessions WHERE doc_id = ? ORDER BY opened_at_ms, id", (doc_id,)
     )
-    return decode_rows(rows, DrawerSession)
+    return rowdata.decode_rows(rows, DrawerSession)
 
 
 def sessions_with_entries_in(conn: apsw.Connection, doc_id: str) -> list[DrawerSession]:
@@ -59,7 +55,7 @@ def sessions_with_entries_in(conn: apsw.Connection, doc_id: str) -> list[DrawerS
         " ORDER BY opened_at_ms, id",
         (doc_id,),
     )
-    return decode_rows(rows, DrawerSession)
+    return rowdata.decode_rows(rows, DrawerSession)
 
 
 def session_entries(conn: apsw.Connection, session_ids: Iterable[str]) -> list[DrawerEntry]:
@@ -71,13 +67,13 @@ def session_entries(conn: apsw.Connection, session_ids: Iterable[str]) -> list[D
     rows = conn.execute(
         f"SELECT data FROM drawer_entries WHERE session_id IN ({marks}) ORDER BY at_ms, id", ids
     )
-    return decode_rows(rows, DrawerEntry)
+    return rowdata.decode_rows(rows, DrawerEntry)
 
 
 def entry_by_id(conn: apsw.Connection, entry_id: str) -> DrawerEntry | None:
     """One drawer entry, wherever it is held."""
     row = conn.execute("SELECT data FROM drawer_entries WHERE id = ?", (entry_id,)).fetchone()
-    return msgspec.json.decode(row[0], type=DrawerEntry) if row else None
+    return rowdata.decode(row[0], DrawerEntry) if row else None
 
 
 def day_of_doc(doc_id: str) -> str:

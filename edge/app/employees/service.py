@@ -20,6 +20,7 @@ from edge.app.employees.records import pin_pepper, secret_fields
 from edge.app.employees.schemas import EmployeeIn, EmployeePatch, EmployeeView
 from edge.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from edge.domain.permissions import EMPLOYEE_WRITE
+from edge.store import rowdata
 from edge.store.writer import WriteTx
 from shared.ids import uuid7
 from shared.schemas.documents import Employee, Role, people_doc
@@ -33,14 +34,14 @@ def get_employee(conn: apsw.Connection, employee_id: str) -> Employee:
     row = conn.execute("SELECT data FROM employees WHERE id = ?", (employee_id,)).fetchone()
     if row is None:
         raise NotFound(f"There is no employee {employee_id}.", id=employee_id)
-    return msgspec.json.decode(row[0], type=Employee)
+    return rowdata.decode(row[0], Employee)
 
 
 def list_employees(conn: apsw.Connection, active: bool | None = None) -> list[EmployeeView]:
     """Employees by name; ``active`` filters on it when given."""
     where = "" if active is None else f"WHERE active = {int(active)}"
     rows = conn.execute(f"SELECT data FROM employees {where} ORDER BY name COLLATE NOCASE, id")
-    return [EmployeeView.of(msgspec.json.decode(data, type=Employee)) for (data,) in rows]
+    return [EmployeeView.of(rowdata.decode(data, Employee)) for (data,) in rows]
 
 
 async def create_employee(edge: Edge, actor: Actor, data: EmployeeIn) -> Command:

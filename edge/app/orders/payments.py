@@ -106,12 +106,8 @@ def pay(
         # The tip stays in the till with the sale; the change went back to the customer.
         cash_in = taken.amount_minor + taken.tip_minor
         cash_entry(tx, edge, actor, session, "sale", cash_in, payment.id, None)
-    detail = {
-        "payment_id": payment.id,
-        "tender": payment.tender,
-        "amount_minor": payment.amount_minor,
-        "tip_minor": payment.tip_minor,
-    }
+    # The payment itself (append-only) holds the amounts: the trail points at it.
+    detail = {"payment_id": payment.id, "tender": payment.tender}
     order = ticket.record(
         tx,
         edge,

@@ -12,8 +12,8 @@ from typing import TypeVar
 import apsw
 import msgspec
 
-from edge.app.drawer.queries import decode_rows
 from edge.domain.errors import NotFound
+from edge.store import rowdata
 from edge.store.memo import memo_of, memoised
 from shared.schemas.documents import (
     Category,
@@ -53,13 +53,13 @@ def _query_ids(conn: apsw.Connection, table: str, ids: list[str], type_: type[E]
     if not ids:
         return {}
     rows = conn.execute(f"SELECT data FROM {table} WHERE id IN ({_marks(ids)})", ids)
-    return {entity.id: entity for entity in decode_rows(rows, type_)}
+    return {entity.id: entity for entity in rowdata.decode_rows(rows, type_)}
 
 
 def find_order(conn: apsw.Connection, order_id: str) -> Order | None:
     """One order, or None."""
     row = conn.execute("SELECT data FROM orders WHERE id = ?", (order_id,)).fetchone()
-    return msgspec.json.decode(row[0], type=Order) if row else None
+    return rowdata.decode(row[0], Order) if row else None
 
 
 def get_order(conn: apsw.Connection, order_id: str) -> Order:
@@ -80,7 +80,7 @@ def list_orders(
     given = {column: value for column, value in filters.items() if value is not None}
     where = " AND ".join(f"{column} = ?" for column in given) or "1 = 1"
     sql = f"SELECT data FROM orders WHERE {where} ORDER BY opened_at_ms DESC, id DESC LIMIT ?"
-    return decode_rows(conn.execute(sql, (*given.values(), limit)), Order)
+    return rowdata.decode_rows(conn.execute(sql, (*given.values(), limit)), Order)
 
 
 def next_number(conn: apsw.Connection, business_day: str) -> int:
@@ -109,7 +109,7 @@ def payments_of(conn: apsw.Connection, order_id: str) -> list[Payment]:
     rows = conn.execute(
         "SELECT data FROM payments WHERE order_id = ? ORDER BY taken_at_ms, id", (order_id,)
     )
-    return decode_rows(rows, Payment)
+    return rowdata.decode_rows(rows, Payment)
 
 
 def refunds_of(conn: apsw.Connection, order_id: str) -> list[Refund]:
@@ -117,19 +117,19 @@ def refunds_of(conn: apsw.Connection, order_id: str) -> list[Refund]:
     rows = conn.execute(
         "SELECT data FROM refunds WHERE order_id = ? ORDER BY taken_at_ms, id", (order_id,)
     )
-    return decode_rows(rows, Refund)
+    return rowdata.decode_rows(rows, Refund)
 
 
 def find_payment(conn: apsw.Connection, payment_id: str) -> Payment | None:
     """One payment, or None."""
     row = conn.execute("SELECT data FROM payments WHERE id = ?", (payment_id,)).fetchone()
-    return msgspec.json.decode(row[0], type=Payment) if row else None
+    return rowdata.decode(row[0], Payment) if row else None
 
 
 def find_refund(conn: apsw.Connection, refund_id: str) -> Refund | None:
     """One refund, or None."""
     row = conn.execute("SELECT data FROM refunds WHERE id = ?", (refund_id,)).fetchone()
-    return msgspec.json.decode(row[0], type=Refund) if row else None
+    return rowdata.decode(row[0], Refund) if row else None
 
 
 def ledger(conn: apsw.Connection, order_id: str) -> tuple[int, int]:
@@ -179,7 +179,7 @@ def live_discounts(conn: apsw.Connection) -> list[Discount]:
         conn,
         "discounts",
         "live",
-        lambda: decode_rows(
+        lambda: rowdata.decode_rows(
             conn.execute("SELECT data FROM discounts WHERE archived = 0"), Discount
         ),
     )

@@ -15,6 +15,7 @@ from edge.domain import reports
 from edge.domain.business_day import business_day, parse_day
 from edge.domain.errors import InvalidInput, NotFound
 from edge.domain.reports import DayReport
+from edge.store import rowdata
 from edge.store.writer import WriteTx
 from shared.problems import ApiError
 from shared.schemas.documents import DaySeal, DrawerEntry, DrawerSession, Order, Payment, Refund
@@ -45,9 +46,9 @@ def _facts(conn: apsw.Connection, doc_id: str) -> _DayFacts:
     # A session shows whole in every day it touched: opened that day or moved cash that day.
     sessions = queries.sessions_with_entries_in(conn, doc_id)
     return _DayFacts(
-        orders=queries.decode_rows(rows("orders", "number"), Order),
-        payments=queries.decode_rows(rows("payments", "taken_at_ms"), Payment),
-        refunds=queries.decode_rows(rows("refunds", "taken_at_ms"), Refund),
+        orders=rowdata.decode_rows(rows("orders", "number"), Order),
+        payments=rowdata.decode_rows(rows("payments", "taken_at_ms"), Payment),
+        refunds=rowdata.decode_rows(rows("refunds", "taken_at_ms"), Refund),
         sessions=sessions,
         entries=queries.session_entries(conn, [s.id for s in sessions]),
     )
