@@ -3,8 +3,9 @@
 Each device (one store) pushes ``updates`` small real Yjs updates to a day document of its own
 store, one update per ``POST /api/v1/sync/push``, as an appliance does after each sale while
 online. Every body is built before the clock starts (a pycrdt document per store, one order entry
-per update) so the relay is measured, not the generator. Loopback only; bounded by the update
-count and a time limit. Reads a JSON spec on stdin, prints one JSON result line on stdout:
+per update, encoded as the appliance does) so the relay is measured, not the generator. Loopback
+only; bounded by the update count and a time limit. Reads a JSON spec on stdin, prints one JSON
+result line on stdout:
 
     {"url": "http://127.0.0.1:8090", "devices": [{"token": "...", "doc_id": "store/.../day/..."}],
      "updates": 50, "warmup": 2, "seconds": 30}
@@ -19,38 +20,40 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
-import msgspec
 import pycrdt
 
 from bench import summarise
 from bench.load import LOOPBACK, serve_stdin
 from shared.ids import uuid7
+from shared.schemas import compact
+from shared.schemas.documents import Order, OrderLine, OrderTotals
 from shared.schemas.sync import PushDoc, PushRequest, Update, encode, update_hash
 
 PUSH = "/api/v1/sync/push"
 
 
-def order_entry(n: int) -> str:
-    """A small order as a day document holds it (one msgspec-JSON string per entry)."""
-    order = {
-        "id": uuid7(),
-        "number": n,
-        "status": "paid",
-        "lines": [{"id": uuid7(), "name": "Latte", "quantity": 1, "total_minor": 340}],
-        "totals": {"subtotal_minor": 340, "tax_minor": 57, "total_minor": 340},
-        "opened_at_ms": int(time.time() * 1000),
-    }
-    return msgspec.json.encode(order).decode()
+def order_entry(n: int, business_day: str) -> Order:
+    """A small paid order of a day."""
+    at = int(time.time() * 1000)
+    line = OrderLine(id=uuid7(), item_id=uuid7(), name="Latte", unit_price_minor=340, quantity=1)
+    order = Order(
+        id=uuid7(), number=n, business_day=business_day, state="paid", lines=[line],
+        totals=OrderTotals(subtotal_minor=340, tax_minor=57, total_minor=340), device_id="t1",
+        opened_by=uuid7(), opened_at_ms=at, updated_at_ms=at,
+    )  # fmt: skip
+    return order
 
 
 def push_bodies(doc_id: str, count: int) -> list[bytes]:
     """``count`` push requests, each one Yjs update adding one order to the document."""
     doc = pycrdt.Doc()
     orders = doc.get("orders", type=pycrdt.Map)
+    day = doc_id.rsplit("/", 1)[1]
     bodies = []
     for n in range(count):
         before = doc.get_state()
-        orders[uuid7()] = order_entry(n + 1)
+        order = order_entry(n + 1, day)
+        orders[order.id] = compact.encode(order)  # as the appliance writes it
         update = doc.get_update(before)
         request = PushRequest(
             docs=[PushDoc(doc_id=doc_id, updates=[Update(hash=update_hash(update), body=update)])]

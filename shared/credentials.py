@@ -11,6 +11,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from shared.datadir import private_dir, write_private
+
 # OWASP's minimum Argon2id profile (19 MiB, t=2): a login stays well under 100 ms on a Pi.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when nobody has the login, so an unknown one costs as much as a wrong secret
@@ -46,9 +48,8 @@ def load_or_create_key(data_dir: Path) -> bytes:
     """The process's JWT signing key, created on first use with owner-only permissions."""
     path = data_dir / JWT_KEY_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(secrets.token_bytes(32))
-        path.chmod(0o600)
+        private_dir(path.parent)
+        write_private(path, secrets.token_bytes(32))
     return path.read_bytes()
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from shared.cards import CardNumberFound
+
 PROBLEM_TYPE = "urn:fynlo:problem:"
 MEDIA_TYPE = "application/problem+json"
 Handler = Callable[[Request[Any, Any, Any], Any], Response[dict[str, Any]]]
@@ -101,7 +103,17 @@ def http_error(internal: Handler) -> Handler:
     return handle
 
 
+def card_number(request: Request[Any, Any, Any], exc: CardNumberFound) -> Response[dict[str, Any]]:
+    return problem(422, "card-number", str(exc), request.url.path, field=exc.path)
+
+
 def base_handlers(log: logging.Logger, internal_detail: str) -> dict[type[Exception], Any]:
-    """ApiError, HTTPException and anything else; a process adds its own errors to these."""
+    """ApiError, HTTPException, card numbers and anything else; a process adds its own errors
+    to these."""
     internal = internal_error(log, internal_detail)
-    return {ApiError: api_error, HTTPException: http_error(internal), Exception: internal}
+    return {
+        ApiError: api_error,
+        HTTPException: http_error(internal),
+        CardNumberFound: card_number,
+        Exception: internal,
+    }

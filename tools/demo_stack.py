@@ -18,7 +18,7 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 OWNER_EMAIL, OWNER_PASSWORD = "owner@demo.fynlo.test", "demo-owner-pass"
 LOGINS = """demo logins (PIN on a paired tablet; email/password for the back office):
-  owner    PIN 1111   owner@demo.fynlo.test / demo-owner-pass
+  owner    PIN 1111   (the org's owner, from the relay: back office on the relay's login)
   manager  PIN 2222   manager@demo.fynlo.test / demo-manager-pass
   cashier  PIN 3333
   server   PIN 4444

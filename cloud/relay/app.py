@@ -16,8 +16,10 @@ from cloud.relay.compaction import Compactor
 from cloud.relay.config import RelayConfig, open_storage
 from cloud.relay.documents import Documents, new_client_id
 from cloud.relay.fanout import Fanout, open_fanout
+from cloud.relay.openapi import document_problems
+from cloud.relay.pins import PinRetirer
 from cloud.relay.problems import EXCEPTION_HANDLERS
-from cloud.relay.routes import catalog, conflicts, devices, enroll, live, ops, owner, sync
+from cloud.relay.routes import catalog, conflicts, devices, enroll, entries, live, ops, owner, sync
 from cloud.relay.routes.live import Hub
 from cloud.relay.routes.ops import Counters
 from cloud.relay.routes.ratelimit import RateLimiter
@@ -25,8 +27,9 @@ from cloud.relay.shadows import Shadows
 from cloud.relay.storage.base import Storage
 from shared.credentials import load_or_create_key
 from shared.ids import now_ms
+from shared.openapi import StrictStructSchemaPlugin
 
-# Guessing one owner's password: ten tries at once, then one every ten seconds.
+# Owner logins for one email from one address: ten at once, then one every ten seconds.
 LOGIN_RATE_PER_S, LOGIN_BURST = 0.1, 10
 
 
@@ -44,6 +47,7 @@ class Relay:
     compactor: Compactor
     shadows: Shadows
     documents: Documents
+    pins: PinRetirer
     counters: Counters = field(default_factory=Counters)
     clock: Callable[[], int] = now_ms
 
@@ -68,6 +72,7 @@ class Relay:
             ),
             shadows=shadows,
             documents=Documents(storage, shadows, now_ms),
+            pins=PinRetirer(storage, shadows, config.compact_interval_s),
         )
 
 
@@ -80,22 +85,25 @@ def create_app(relay: Relay, on_ready: Callable[[], None] | None = None) -> Lite
         try:
             await relay.fanout.start()
             await relay.compactor.start()
+            await relay.pins.start()
             try:
                 if on_ready is not None:
                     on_ready()
                 yield
             finally:
+                await relay.pins.stop()
                 await relay.compactor.stop()
                 await relay.fanout.stop()
         finally:
             await relay.storage.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             owner.router,
             devices.router,
             catalog.router,
             conflicts.router,
+            entries.router,
             enroll.router,
             sync.router,
             live.hints,
@@ -125,5 +133,8 @@ def create_app(relay: Relay, on_ready: Callable[[], None] | None = None) -> Lite
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
             ),
         ),
+        plugins=[StrictStructSchemaPlugin()],
         state=State({"relay": relay}),
     )
+    document_problems(app)
+    return app

@@ -1,5 +1,5 @@
 """The ``fynlo-relay`` command: serve, org create, store create, enrollment-code, device list,
-device revoke.
+device revoke, entry list, entry remove.
 
 The administrative commands open the storage directly (the same SQLite file a running server
 uses is fine: SQLite serialises the writers), so the first org exists before any owner can log in.
@@ -16,14 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cloud.relay.config import ConfigError, RelayConfig, open_storage
-from cloud.relay.documents import Documents, mint_pin_pepper, new_client_id
+from cloud.relay.documents import Documents, new_client_id
+from cloud.relay.entries import EntryMissing, of_org, org_documents, remove, unreadable
 from cloud.relay.routes.enroll import issue_code
 from cloud.relay.shadows import Shadows
 from cloud.relay.storage.base import Storage, StorageError
 from shared.credentials import hash_secret
+from shared.datadir import restrict_new_files
 from shared.ids import now_ms, uuid7
 from shared.logs import configure as configure_logs
-from shared.schemas.documents import people_doc
 
 MIN_PASSWORD_CHARS = 10
 
@@ -109,12 +110,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(revoke)
     revoke.add_argument("--device", required=True, help="the id of the appliance (device list)")
+
+    entry = commands.add_parser(
+        "entry", help="entries of documents that no replica can read"
+    ).add_subparsers(dest="action", required=True, metavar="ACTION")
+    entry_list = _command(
+        entry,
+        "list",
+        "list the entries of an organisation's documents (but its days) that no replica can"
+        " read, one a line: document, root, key ('' a whole root), what is wrong",
+    )
+    _common(entry_list)
+    entry_list.add_argument("--org", required=True, help="the id of the organisation")
+    entry_list.add_argument("--doc", default=None, help="only this document (a day's, too)")
+    entry_remove = _command(
+        entry,
+        "remove",
+        "remove an entry of a document of an organisation, for every replica (it deletes"
+        " whatever it names, readable or not)",
+    )
+    _common(entry_remove)
+    entry_remove.add_argument("--org", required=True, help="the id of the organisation")
+    entry_remove.add_argument("--doc", required=True, help="the document, e.g. org/ORG/catalog")
+    entry_remove.add_argument("--collection", required=True, help="its root map, e.g. items")
+    entry_remove.add_argument(
+        "--key",
+        default=None,
+        help="the entity (of a flat root such as settings, every cell of that value); without"
+        " it, every entry of the root",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; 2 (with a message on stderr) when it cannot do what was asked."""
     args = build_parser().parse_args(argv)
+    restrict_new_files()  # the database and the signing key: the owner's only
     name = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
     try:
         config = RelayConfig.load(
@@ -157,9 +188,9 @@ async def _org_create(storage: Storage, config: RelayConfig, args: argparse.Name
     password_hash = await asyncio.to_thread(hash_secret, args.owner_password)
     at = now_ms()
     org = await storage.create_org(uuid7(), args.name.strip(), at)
+    # No PIN secret is minted for the org: each store's appliance mints its own PIN key
+    # (shared.schemas.documents.StorePin), so no store can work out another's PINs.
     await storage.create_owner(uuid7(), org.id, email, password_hash, at)
-    documents = Documents(storage, Shadows(storage, new_client_id()), now_ms)
-    await documents.edit(people_doc(org.id), mint_pin_pepper)
     print(org.id)
 
 
@@ -194,6 +225,36 @@ async def _device_revoke(storage: Storage, config: RelayConfig, args: argparse.N
     print(f"revoked {device.id} ({device.name}) of store {device.store_id}")
 
 
+async def _entry_list(storage: Storage, config: RelayConfig, args: argparse.Namespace) -> None:
+    await storage.get_org(args.org)
+    doc_ids = (
+        [await _org_doc(storage, args)] if args.doc else await org_documents(storage, args.org)
+    )
+    documents = Documents(storage, Shadows(storage, new_client_id()), now_ms)
+    for doc_id in doc_ids:
+        for entry in await documents.read(doc_id, lambda doc, d=doc_id: unreadable(d, doc)):
+            print("\t".join((entry.doc_id, entry.collection, entry.key, entry.error)))
+
+
+async def _entry_remove(storage: Storage, config: RelayConfig, args: argparse.Namespace) -> None:
+    await storage.get_org(args.org)
+    doc_id = await _org_doc(storage, args)
+    documents = Documents(storage, Shadows(storage, new_client_id()), now_ms)
+    try:
+        edited = await documents.edit(doc_id, remove(args.collection, args.key), by="fynlo-relay")
+    except EntryMissing as exc:
+        raise CommandError(str(exc)) from exc
+    # Appliances hear of it at their next sync round (no running server is told to hint them).
+    key = args.key if args.key is not None else "*"
+    print(f"removed {args.collection}/{key} from {doc_id} ({edited.result} key(s))")
+
+
+async def _org_doc(storage: Storage, args: argparse.Namespace) -> str:
+    if not await of_org(storage, args.org, args.doc):
+        raise CommandError(f"{args.doc} is not a document of organisation {args.org}")
+    return str(args.doc)
+
+
 def _time(at_ms: int) -> str:
     return datetime.fromtimestamp(at_ms / 1000, UTC).isoformat(timespec="seconds")
 
@@ -204,6 +265,8 @@ _COMMANDS = {
     "enrollment-code": _enrollment_code,
     "device list": _device_list,
     "device revoke": _device_revoke,
+    "entry list": _entry_list,
+    "entry remove": _entry_remove,
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cloud.relay.storage.base import Storage
+from shared.datadir import private_dir
 
 DB_FILE = "relay.db"
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -101,5 +102,5 @@ def open_storage(config: RelayConfig) -> Storage:
         return PostgresStorage(config.database)
     from cloud.relay.storage.sqlite import SqliteStorage
 
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)
     return SqliteStorage(config.sqlite_path)

@@ -3,9 +3,10 @@
 A document is edited on its shadow (see ``shadows``: the relay's live copy, level with storage),
 and the update the edit made is appended through ``storage.append`` like a device's push: logged,
 deduplicated, numbered, then hinted to the stores. The layout is the
-edge's (see shared.schemas.documents): catalog entities are a nested ``Map`` of field -> msgspec
-JSON, settings are flat keys of the ``settings`` map. Edits write only the fields they name, so a
-store's concurrent edit of another field survives the merge.
+edge's (see shared.schemas.layout): catalog entities are a nested ``Map`` of stamped field cells,
+settings are stamped cells of the ``settings`` map. Edits write only the fields they name, so a
+store's concurrent edit of another field survives the merge. Reads take entries as every replica
+does (``entries``): what cannot be read is skipped, never a failure of the whole read.
 
 DocumentError
  ├── EntityNotFound   the entity to edit is not in the document
@@ -27,6 +28,7 @@ from zoneinfo import available_timezones
 import msgspec
 import pycrdt
 
+from cloud.relay.entries import read_entity, read_flat
 from cloud.relay.shadows import Shadows
 from cloud.relay.storage.base import Storage
 from shared.schemas import stamped
@@ -40,7 +42,6 @@ T = TypeVar("T")
 
 _CLIENT_ID_LIMIT = 2**53  # Yjs client ids must stay exact in JavaScript numbers
 _MAX_PERCENT_PLACES = 10  # as the edge accepts
-_encoder = msgspec.json.Encoder()
 
 
 class DocumentError(Exception):
@@ -57,11 +58,6 @@ class InvalidEdit(DocumentError):
 
 class EditConflict(DocumentError):
     pass
-
-
-def encode(value: Any) -> str:
-    """The canonical JSON text of a value, exactly as the edge stores it in documents."""
-    return _encoder.encode(value).decode()
 
 
 def new_client_id() -> int:
@@ -131,7 +127,7 @@ def doc_conflicts(doc_id: str, doc: pycrdt.Doc) -> list[stamped.ConflictRecord]:
 
     def add(collection: str, entity: str, cells: Any) -> None:
         try:
-            conflicts = stamped.conflicts(cells)
+            conflicts = stamped.conflicts(cells, [])  # unreadable cells: listed elsewhere
         except (ValueError, msgspec.DecodeError, msgspec.ValidationError):
             return
         for c in conflicts:
@@ -148,45 +144,23 @@ def doc_conflicts(doc_id: str, doc: pycrdt.Doc) -> list[stamped.ConflictRecord]:
     return found
 
 
-# --- people --------------------------------------------------------------------------------------
-
-
-def mint_pin_pepper(doc: pycrdt.Doc, stamping: Stamping) -> str:
-    """Give the org's people document its PIN pepper, unless it has one; return the pepper.
-
-    Minted here, when the org is created, so every store enrolling later pulls the same one: two
-    new stores minting their own at once would leave one store's PIN tags matching nothing once
-    the latest edit won.
-    """
-    meta = doc.get("meta", type=pycrdt.Map)
-    found = stamped.values(meta).get("pin_pepper")
-    if found is None:
-        found = secrets.token_hex(16)
-        stamped.write(meta, "pin_pepper", found, stamping)
-    return str(found)
-
-
 # --- catalog items -------------------------------------------------------------------------------
 
 
 def _fields(entity: pycrdt.Map) -> dict[str, Any]:
-    """An entity's fields, each its winning cell's value (msgspec errors for malformed ones)."""
-    try:
-        return stamped.values(entity)
-    except ValueError as exc:
-        raise msgspec.ValidationError(str(exc)) from exc
+    """An entity's fields, each its latest readable cell's value."""
+    return stamped.values(entity, [])
 
 
 def read_items(doc: pycrdt.Doc) -> list[Item]:
-    """Every readable item of a catalog document, by name; unreadable ones are logged, skipped."""
+    """Every readable item of a catalog document, by name; unreadable ones are skipped (listed
+    at GET /api/v1/orgs/{org}/quarantine)."""
     items = []
     for key, entity in doc.get("items", type=pycrdt.Map).items():
         try:
-            if not isinstance(entity, pycrdt.Map):
-                raise msgspec.ValidationError("not a per-field entity")
-            items.append(msgspec.convert({**_fields(entity), "id": key}, Item))
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.warning("unreadable catalog item %s: %s", key, exc)
+            items.append(read_entity(entity, Item, str(key), []))
+        except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.warning("unreadable catalog item %s skipped: %s", key, exc)
     return sorted(items, key=lambda item: (item.name.casefold(), item.id))
 
 
@@ -194,11 +168,8 @@ def _live_ids(doc: pycrdt.Doc, collection: str) -> set[str]:
     """Ids of the unarchived entities of a per-field collection."""
     live = set()
     for key, entity in doc.get(collection, type=pycrdt.Map).items():
-        try:
-            if isinstance(entity, pycrdt.Map) and _fields(entity).get("archived") is not True:
-                live.add(str(key))
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            continue  # unreadable: never a valid reference
+        if isinstance(entity, pycrdt.Map) and _fields(entity).get("archived") is not True:
+            live.add(str(key))
     return live
 
 
@@ -269,11 +240,15 @@ def _normalise_settings(patch: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_settings(doc: pycrdt.Doc) -> StoreSettings:
-    """A store's settings from its settings document (defaults for keys never written)."""
+    """A store's settings from its settings document (defaults for keys never written, and for
+    values that cannot be read: those are listed at GET /api/v1/orgs/{org}/quarantine)."""
     root = doc.get("settings", type=pycrdt.Map)
+    problems: dict[str, str] = {}
+    values = read_flat(root, StoreSettings, problems)
+    if problems:
+        log.warning("unreadable store settings skipped: %s", "; ".join(problems.values()))
     # Dotted names are other flat settings (printers, ...), not fields of StoreSettings.
-    values = {name: v for name, v in _fields(root).items() if "." not in name}
-    return msgspec.convert(values, StoreSettings)
+    return msgspec.convert({k: v for k, v in values.items() if "." not in k}, StoreSettings)
 
 
 def patch_settings(doc: pycrdt.Doc, patch: dict[str, Any], stamping: Stamping) -> StoreSettings:

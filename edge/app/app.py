@@ -23,12 +23,14 @@ from edge.app.context import Edge
 from edge.app.drawer.routes import router as drawer_router
 from edge.app.employees.routes import router as employees_router
 from edge.app.exceptions.routes import router as exceptions_router
+from edge.app.openapi import PUBLIC_PATHS, document_problems
 from edge.app.orders.routes import router as orders_router
 from edge.app.problems import EXCEPTION_HANDLERS
 from edge.app.relay_link import catch_up
 from edge.app.replication.routes import router as replication_router
 from edge.app.reports.routes import router as reports_router
 from edge.app.settings.routes import router as settings_router
+from shared.openapi import StrictStructSchemaPlugin
 
 ROUTERS = [
     auth_router,
@@ -62,12 +64,12 @@ def create_app(edge: Edge) -> Litestar:
                 await edge.sync.stop()
             edge.store.stop()
 
-    return Litestar(
-        route_handlers=[*ROUTERS, ops.health, ops.metrics, ops.events],
+    app = Litestar(
+        route_handlers=[*ROUTERS, ops.health, ops.status, ops.metrics, ops.events],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # Litestar would replace the JSON lines shared.logs set up
-        middleware=[DefineMiddleware(TokenAuth, exclude=["^/schema", "^/health", "^/metrics"])],
+        middleware=[DefineMiddleware(TokenAuth, exclude=list(PUBLIC_PATHS))],
         after_request=ops.count_response,
         request_max_body_size=edge.config.max_body_bytes,
         # Every JSON body is decoded strictly into its Struct: "2" and 2.0 are no quantity.
@@ -86,5 +88,8 @@ def create_app(edge: Edge) -> Litestar:
             ),
             security=[{"bearer": []}],
         ),
+        plugins=[StrictStructSchemaPlugin()],
         state=State({"edge": edge}),
     )
+    document_problems(app)
+    return app

@@ -14,6 +14,7 @@ from edge.store.db import connect, db_path
 from edge.store.errors import StoreError
 from edge.store.migrations import migrate
 from edge.store.rebuild import rebuild
+from shared.datadir import restrict_new_files
 from shared.ids import now_ms
 from shared.logs import configure as configure_logs
 
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    restrict_new_files()  # the store, its keys and the relay credential: the owner's only
     try:
         return _COMMANDS[args.command](args)
     except StoreError as exc:

@@ -21,7 +21,7 @@ class EdgeConfig:
     access_ttl_s: int = 15 * 60  # short: a stolen tablet token dies quickly
     refresh_ttl_s: int = 12 * 60 * 60  # one long shift
     max_body_bytes: int = 256 * 1024
-    pin_attempts: int = 5  # wrong PINs from one device within the window before lockout
+    pin_attempts: int = 5  # wrong PINs per tablet (and per employee typing) within the window
     lockout_window_s: int = 5 * 60
     pairing_code_ttl_s: int = 10 * 60
     log_level: str = "INFO"

@@ -11,7 +11,8 @@ from typing import NamedTuple
 import msgspec
 
 from edge.app.audit import audit
-from edge.app.bootstrap import base_setup, has_staff, setup_store_only
+from edge.app.auth.pins import verifier, write_pin
+from edge.app.bootstrap import active_owners, base_setup, setup_store_only
 from edge.app.context import Edge
 from edge.app.employees.records import new_employee
 from edge.store.writer import WriteTx
@@ -133,19 +134,50 @@ STAFF: list[tuple[str, Role, str, str | None, str | None]] = [
 def seed_demo(edge: Edge) -> list[str]:
     """Write the demo café (settings, menu, discounts, staff); return printable logins.
 
-    A store joining an org whose menu and staff came from the relay gets only its settings.
+    A store joining an org whose menu and staff came from the relay gets its settings, and the
+    demo staff get their demo PINs at this store too (a PIN belongs to a store: the demo's are
+    public, so every demo store of the org takes the same).
     """
-    if has_staff(edge):
-        edge.store.writer.call(lambda tx: setup_store_only(tx, edge, SETTINGS))
-        return ["the org's demo staff and menu came from the relay:", *_logins()]
-    edge.store.writer.call(lambda tx: _seed(tx, edge))
-    return _logins()
+    if has_menu(edge):
+        found = edge.store.writer.call(lambda tx: _join(tx, edge))
+        return ["the org's demo staff and menu came from the relay:", *_logins(found)]
+    adopted = edge.store.writer.call(lambda tx: _seed(tx, edge))
+    if adopted is None:
+        return _logins()
+    # The org's owner came from the relay (only the relay makes owners): the demo owner PIN is
+    # theirs here, and their password is the relay's, not the demo's.
+    return [login_line(adopted, "owner", STAFF[0][2], None, None), *_logins(_NOT_OWNER)]
 
 
-def _logins() -> list[str]:
+def has_menu(edge: Edge) -> bool:
+    """Whether the org's catalog holds items already (another demo store of the org made it)."""
+    return edge.store.read.execute("SELECT 1 FROM items LIMIT 1").fetchone() is not None
+
+
+_NOT_OWNER = {name for name, role, *_ in STAFF if role != "owner"}
+
+
+def _logins(only: set[str] | None = None) -> list[str]:
     return [
-        login_line(name, role, pin, email, password) for name, role, pin, email, password in STAFF
+        login_line(name, role, pin, email, password)
+        for name, role, pin, email, password in STAFF
+        if only is None or name in only
     ]
+
+
+def _join(tx: WriteTx, edge: Edge) -> set[str]:
+    """Settings, and the demo PINs here for the org's demo staff; the names of those found."""
+    key = setup_store_only(tx, edge, SETTINGS)
+    found = set()
+    for name, role, pin, _, _ in STAFF:
+        row = tx.conn.execute(
+            "SELECT id FROM employees WHERE name = ? AND role = ? AND active = 1 ORDER BY id",
+            (name, role),
+        ).fetchone()
+        if row is not None:
+            write_pin(tx, edge.store_id, verifier(key, row[0], pin))
+            found.add(name)
+    return found
 
 
 def login_line(name: str, role: str, pin: str, email: str | None, password: str | None) -> str:
@@ -156,16 +188,23 @@ def login_line(name: str, role: str, pin: str, email: str | None, password: str 
     return line
 
 
-def _seed(tx: WriteTx, edge: Edge) -> None:
-    pepper = base_setup(tx, edge, SETTINGS)
+def _seed(tx: WriteTx, edge: Edge) -> str | None:
+    """The demo café; the name of the org's owner it adopted (None: it made the demo's own)."""
+    key = base_setup(tx, edge, SETTINGS)
     catalog = catalog_doc(edge.org_id)
     for entity, coll in _catalog():
         tx.put(catalog, coll, entity)
+    owners = active_owners(tx.conn)
     for name, role, pin, email, password in STAFF:
-        employee = new_employee(
-            uuid7(), pepper, name=name, role=role, pin=pin, email=email, password=password
+        if role == "owner" and owners:
+            write_pin(tx, edge.store_id, verifier(key, owners[0].id, pin))
+            continue
+        employee, pin_here = new_employee(
+            uuid7(), key, name=name, role=role, pin=pin, email=email, password=password
         )
         tx.put(people_doc(edge.org_id), "employees", employee)
+        if pin_here is not None:
+            write_pin(tx, edge.store_id, pin_here)
     # The settings just written are not projected yet: name the day from SETTINGS itself.
     day = edge.open_day(tx.conn, tx.at_ms, SETTINGS)
     audit(
@@ -178,6 +217,7 @@ def _seed(tx: WriteTx, edge: Edge) -> None:
         day=day,
         detail={"demo": True, "items": len(MENU)},
     )
+    return owners[0].name if owners else None
 
 
 def _catalog() -> list[tuple[msgspec.Struct, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import tempfile
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import apsw
 
+from edge.app import pending_enrollment
 from edge.app.bootstrap import open_edge, seed
 from edge.app.config import EdgeConfig
 from edge.app.relay_link import exchange_code, remember, sync_worker
@@ -21,6 +23,7 @@ from edge.sync.worker import SyncWorker
 from shared.credentials import load_or_create_key
 
 STAGING_PREFIX = ".enrolling-"
+log = logging.getLogger("fynlo.sync")
 
 
 class EnrollmentIncomplete(SyncError):
@@ -36,29 +39,42 @@ def enroll_appliance(
     missing.
 
     The new store is built in a staging directory and moved in only once complete, so a failure
-    (or a kill) part-way leaves no store behind. Returns the enrollment and printable lines (the
-    device, the owner's first PIN).
+    (or a kill) part-way leaves no store behind; the credential the code bought is kept until then
+    (edge.app.pending_enrollment), so running the same enrollment again finishes it without a new
+    code. Returns the enrollment and printable lines (the device, the owner's first PIN).
     """
-    enrollment = exchange_code(url, code, name)
-    lines = [f"enrolled as device {enrollment.device_id} of store {enrollment.store_id}"]
     if db_path(data_dir).exists():
+        enrollment = exchange_code(url, code, name)
         remember(data_dir, url, enrollment)  # refuses another org's or store's data
-        return enrollment, lines
+        pending_enrollment.forget(data_dir)  # left by a kill just after the store moved in
+        return enrollment, [_enrolled_line(enrollment)]
     data_dir.mkdir(parents=True, exist_ok=True)
+    enrollment = pending_enrollment.resume(data_dir, url, code)
+    if enrollment is None:
+        enrollment = exchange_code(url, code, name)
+        pending_enrollment.keep(data_dir, url, code, enrollment)
+    lines = [_enrolled_line(enrollment)]
     for stale in data_dir.glob(f"{STAGING_PREFIX}*"):  # left by an enrollment that was killed
         shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=data_dir, prefix=STAGING_PREFIX) as tmp:
         staging = Path(tmp)
         try:
             lines += _build_store(staging, url, enrollment, demo)
-        except SyncError as exc:
+        except Exception as exc:  # whatever it was (the relay, a bug): no half-made store
+            log.debug("building the enrolled store failed", exc_info=True)
+            reason = str(exc) if isinstance(exc, SyncError) else repr(exc)
             raise EnrollmentIncomplete(
-                f"the code was accepted, but the org's menu and staff could not be fetched"
-                f" ({exc}); nothing was kept: ask the owner for a new code, a replacement one"
-                " (the relay counts this attempt as the store's appliance)"
+                f"the code was accepted, but the store could not be set up ({reason}); no store"
+                " was kept: run the same enrollment again, with the same code, to finish it (the"
+                " credential the code bought is kept until then)"
             ) from exc
         _move_in(staging, data_dir)
+    pending_enrollment.forget(data_dir)
     return enrollment, lines
+
+
+def _enrolled_line(enrollment: Enrollment) -> str:
+    return f"enrolled as device {enrollment.device_id} of store {enrollment.store_id}"
 
 
 def _build_store(data_dir: Path, url: str, enrollment: Enrollment, demo: bool) -> list[str]:

@@ -17,11 +17,13 @@ RESYNC_CLOSE_CODE = 4000  # application-defined: "reload your view", not "server
 
 
 class Subscription:
-    """One tablet's events not yet sent; ``dropped`` once it fell too far behind to catch up."""
+    """One tablet's events not yet sent; ``dropped`` once it fell too far behind to catch up
+    (or its tablet was revoked)."""
 
-    def __init__(self, max_queued: int) -> None:
+    def __init__(self, max_queued: int, device_id: str | None = None) -> None:
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(max_queued)
         self.dropped = False
+        self.device_id = device_id
 
     async def next(self) -> dict[str, Any]:
         """The next event; after a drop, the one ``resync`` message (nothing follows it)."""
@@ -52,14 +54,21 @@ class Hub:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def subscribe(self) -> Subscription:
+    def subscribe(self, device_id: str | None = None) -> Subscription:
         """A new subscription that hears every event published from now on."""
-        subscription = Subscription(self.max_queued)
+        subscription = Subscription(self.max_queued, device_id)
         self._subscribers.add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscribers.discard(subscription)
+
+    def cut_off(self, device_id: str) -> None:
+        """End the sockets of a revoked tablet: a last ``resync`` and a close, and its
+        reconnection is refused (its token no longer authenticates)."""
+        for subscription in [s for s in self._subscribers if s.device_id == device_id]:
+            self._subscribers.discard(subscription)
+            subscription.drop({"type": RESYNC, "data": {"reason": "this tablet was revoked"}})
 
     @property
     def connections(self) -> int:

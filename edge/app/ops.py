@@ -1,20 +1,24 @@
-"""Operations endpoints: /health and Prometheus /metrics, plus the WebSocket event stream."""
+"""Operations endpoints: /health, /api/v1/status and Prometheus /metrics, plus the WebSocket
+event stream."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from litestar import Request, Response, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from edge.app.auth.principal import Actor
+from edge.app.auth.principal import Actor, requires
 from edge.app.context import Edge
 from edge.app.exceptions.queries import count_duplicate_numbers
 from edge.app.hub import RESYNC, RESYNC_CLOSE_CODE
+from edge.domain.permissions import DEVICE_MANAGE
+from edge.store import quarantine
 from edge.store.documents import document_sizes
+from edge.sync.worker import SyncSummary
 from shared.schemas.documents import DOC_BUDGET_BYTES
 
 HTTP_RESPONSES: Counter[int] = Counter()
@@ -24,21 +28,47 @@ def _edge(request: Request[Any, Any, Any] | WebSocket[Any, Any, Any]) -> Edge:
     return request.app.state.edge  # type: ignore[no-any-return]
 
 
+class Health(msgspec.Struct, kw_only=True):
+    status: Literal["ok"] = "ok"
+
+
+class Writes(msgspec.Struct, kw_only=True):
+    batches: int
+    commands: int
+
+
+class ApplianceStatus(msgspec.Struct, kw_only=True):
+    """Which store this appliance serves and how it is doing (for staff who manage devices)."""
+
+    store_id: str
+    org_id: str
+    schema_version: int
+    writer: Writes
+    websocket_clients: int
+    # Selling never waits on the relay: a sync failure shows here, not in /health.
+    sync: SyncSummary
+
+
 @get("/health", exclude_from_auth=True, tags=["ops"])
-async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Liveness and the store's state: answers 200 when the appliance can sell."""
+async def health() -> Health:
+    """Liveness, for anyone: 200 while the process serves. Nothing else is told here; who the
+    store is and how it is doing is ``GET /api/v1/status``, behind a login."""
+    return Health()
+
+
+@get("/api/v1/status", guards=[requires(DEVICE_MANAGE)], tags=["ops"])
+async def status(request: Request[Any, Any, Any]) -> ApplianceStatus:
+    """The store and org this appliance serves, its schema version, writer, tablets and sync."""
     edge = _edge(request)
     row = edge.store.read.execute("PRAGMA user_version").fetchone()
-    return {
-        "status": "ok",
-        "store_id": edge.store_id,
-        "org_id": edge.org_id,
-        "schema_version": row[0] if row else 0,
-        "writer": {"batches": edge.store.writer.batches, "commands": edge.store.writer.commands},
-        "websocket_clients": edge.hub.connections,
-        # Selling never waits on the relay: a sync failure shows here but the status stays ok.
-        "sync": msgspec.to_builtins(edge.sync.summary) if edge.sync else {"enrolled": False},
-    }
+    return ApplianceStatus(
+        store_id=edge.store_id,
+        org_id=edge.org_id,
+        schema_version=row[0] if row else 0,
+        writer=Writes(batches=edge.store.writer.batches, commands=edge.store.writer.commands),
+        websocket_clients=edge.hub.connections,
+        sync=edge.sync.summary if edge.sync else SyncSummary(enrolled=False),
+    )
 
 
 @get("/metrics", exclude_from_auth=True, tags=["ops"], media_type="text/plain; version=0.0.4")
@@ -74,6 +104,9 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
         "# HELP fynlo_sync_relay_missing documents the last check found the relay lacking",
         "# TYPE fynlo_sync_relay_missing gauge",
         f"fynlo_sync_relay_missing {missing}",
+        "# HELP fynlo_quarantined_entities entries received that this appliance cannot read",
+        "# TYPE fynlo_quarantined_entities gauge",
+        f"fynlo_quarantined_entities {sum(quarantine.counts(conn).values())}",
         "# HELP fynlo_reconciliation_exceptions order numbers repeated within a business day",
         "# TYPE fynlo_reconciliation_exceptions gauge",
         f"fynlo_reconciliation_exceptions {count_duplicate_numbers(conn)}",
@@ -104,7 +137,7 @@ async def events(socket: WebSocket[Actor, Any, Any]) -> None:
     """
     edge = _edge(socket)
     await socket.accept()
-    subscription = edge.hub.subscribe()
+    subscription = edge.hub.subscribe(socket.user.device_id)
     await socket.send_json({"type": "hello", "data": {"employee_id": socket.user.employee_id}})
     receiver = asyncio.create_task(_drain(socket))
     try:

@@ -14,6 +14,7 @@ from edge.domain.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
+    OwnerRefused,
     PermissionDenied,
 )
 from edge.store.errors import StoreError
@@ -28,6 +29,7 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     ApprovalRequired: 403,
     PermissionDenied: 403,
+    OwnerRefused: 403,
 }
 
 

@@ -17,6 +17,7 @@ from edge.store.db import connect, db_path
 from edge.store.errors import StoreError
 from edge.sync.client import Enrollment, RelayClient, enroll
 from edge.sync.worker import SyncWorker
+from shared.datadir import private_dir, write_private
 
 if TYPE_CHECKING:
     from edge.app.context import Edge
@@ -96,6 +97,5 @@ def remember(data_dir: Path, url: str, enrollment: Enrollment) -> None:
     finally:
         conn.close()
     token_path = data_dir / TOKEN_FILE
-    token_path.parent.mkdir(parents=True, exist_ok=True)
-    token_path.write_text(enrollment.token)
-    token_path.chmod(0o600)
+    private_dir(token_path.parent)
+    write_private(token_path, enrollment.token.encode())

@@ -6,7 +6,8 @@ DomainError
  ├── IllegalTransition     a state change the transitions table does not allow
  ├── Conflict              the request fights the current state (till already open, ...)
  ├── ApprovalRequired      the action needs a manager override (manager PIN given inline)
- └── PermissionDenied      the acting employee's role lacks the named permission
+ ├── PermissionDenied      the acting employee's role lacks the named permission
+ └── OwnerRefused          owners of an enrolled store are made and changed on the relay only
 
 Each carries a stable ``code`` (a slug) that the API turns into the problem-details ``type``.
 """
@@ -57,3 +58,7 @@ class PermissionDenied(DomainError):
     def __init__(self, detail: str, permission: str, **context: object) -> None:
         super().__init__(detail, permission=permission, **context)
         self.permission = permission
+
+
+class OwnerRefused(DomainError):
+    code = "owner-refused"

@@ -1,23 +1,18 @@
-"""Which collections each kind of document holds, how entries are encoded, where they project.
+"""Where each root of each kind of document lands in the appliance's tables.
 
-Three encodings (see shared.schemas.documents):
-
-* ``encoded`` - one compact value per entry (shared.schemas.compact): single-writer entities
-  (orders, payments, ...);
-* ``fields``  - a nested Map of field -> JSON string: entities two sides edit (catalog, people);
-* ``flat``    - a flat key -> JSON string map: settings and other shared scalars.
+What a document holds and how its entries are encoded is shared.schemas.layout's, one table for
+both sides; this adds the projection table each root feeds and the struct attributes copied into
+its columns (a flat root lands in ``doc_values``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import msgspec
 
-from shared.schemas import documents as d
-
-Mode = Literal["encoded", "fields", "flat"]
+from shared.schemas import layout
+from shared.schemas.layout import Mode, Root
 
 
 @dataclass(frozen=True)
@@ -26,100 +21,53 @@ class Collection:
 
     name: str
     mode: Mode
-    struct: type[msgspec.Struct] | None = None
-    table: str | None = None  # None: flat values land in doc_values
+    struct: type[msgspec.Struct] | None = None  # None: flat values land in doc_values
+    table: str | None = None
     columns: tuple[str, ...] = ()  # struct attributes copied into table columns
 
 
-CATALOG = (
-    Collection("tax_rates", "fields", d.TaxRate, "tax_rates", ("name", "rate", "archived")),
-    Collection("categories", "fields", d.Category, "categories", ("name", "sort", "archived")),
-    Collection(
-        "items",
-        "fields",
-        d.Item,
-        "items",
-        ("name", "category_id", "price_minor", "sku", "barcode", "archived"),
-    ),
-    Collection(
-        "modifier_groups", "fields", d.ModifierGroup, "modifier_groups", ("name", "archived")
-    ),
-    Collection("discounts", "fields", d.Discount, "discounts", ("name", "archived")),
-)
-PEOPLE = (
-    Collection(
-        "employees",
-        "fields",
-        d.Employee,
-        "employees",
-        ("name", "role", "email", "pin_tag", "active"),
-    ),
-    Collection("meta", "flat"),
-)
-SETTINGS = (Collection("settings", "flat"),)
-DAY = (
-    Collection(
+# root name -> (its table, the columns copied into it)
+TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tax_rates": ("tax_rates", ("name", "rate", "archived")),
+    "categories": ("categories", ("name", "sort", "archived")),
+    "items": ("items", ("name", "category_id", "price_minor", "sku", "barcode", "archived")),
+    "modifier_groups": ("modifier_groups", ("name", "archived")),
+    "discounts": ("discounts", ("name", "archived")),
+    "employees": ("employees", ("name", "role", "email", "pin_tag", "active")),
+    "orders": (
         "orders",
-        "encoded",
-        d.Order,
-        "orders",
-        (
-            "business_day",
-            "number",
-            "state",
-            "device_id",
-            "opened_by",
-            "opened_at_ms",
-            "updated_at_ms",
-        ),
+        ("business_day", "number", "state", "device_id", "opened_by", "opened_at_ms",
+         "updated_at_ms"),
     ),
-    Collection(
+    "payments": (
         "payments",
-        "encoded",
-        d.Payment,
-        "payments",
-        (
-            "order_id",
-            "tender",
-            "amount_minor",
-            "tip_minor",
-            "change_minor",
-            "drawer_session_id",
-            "taken_at_ms",
-        ),
+        ("order_id", "tender", "amount_minor", "tip_minor", "change_minor", "drawer_session_id",
+         "taken_at_ms"),
     ),
-    Collection(
-        "refunds",
-        "encoded",
-        d.Refund,
+    "refunds": (
         "refunds",
         ("order_id", "payment_id", "tender", "amount_minor", "drawer_session_id", "taken_at_ms"),
     ),
-    Collection(
-        "drawer_sessions",
-        "encoded",
-        d.DrawerSession,
-        "drawer_sessions",
-        ("drawer_id", "state", "opened_at_ms"),
-    ),
-    Collection(
-        "drawer_entries",
-        "encoded",
-        d.DrawerEntry,
-        "drawer_entries",
-        ("session_id", "kind", "amount_minor", "at_ms"),
-    ),
-    Collection(
-        "audit",
-        "encoded",
-        d.AuditEntry,
+    "drawer_sessions": ("drawer_sessions", ("drawer_id", "state", "opened_at_ms")),
+    "drawer_entries": ("drawer_entries", ("session_id", "kind", "amount_minor", "at_ms")),
+    "audit": (
         "audit",
         ("at_ms", "actor_id", "device_id", "action", "entity_type", "entity_id", "approved_by"),
     ),
-    Collection("seal", "flat"),
-)
+    "pins": ("store_pins", ("pin_tag",)),
+}  # fmt: skip
 
-_BY_NAME = {c.name: c for c in (*CATALOG, *PEOPLE, *SETTINGS, *DAY)}
+
+def _collection(root: Root) -> Collection:
+    if root.mode == "flat":
+        return Collection(root.name, root.mode)
+    table, columns = TABLES[root.name]
+    return Collection(root.name, root.mode, root.struct, table, columns)
+
+
+_KINDS = {kind: tuple(_collection(r) for r in roots) for kind, roots in layout.ROOTS.items()}
+CATALOG, PEOPLE, SETTINGS, DAY = (_KINDS[k] for k in ("catalog", "people", "settings", "day"))
+_BY_NAME = {c.name: c for colls in _KINDS.values() for c in colls}
 
 
 def collection(name: str) -> Collection:
@@ -128,14 +76,9 @@ def collection(name: str) -> Collection:
 
 
 def doc_collections(doc_id: str) -> tuple[Collection, ...]:
-    """The collections a document holds, from the shape of its id."""
-    parts = doc_id.split("/")
-    if len(parts) == 3 and parts[0] == "org" and parts[2] == "catalog":
-        return CATALOG
-    if len(parts) == 3 and parts[0] == "org" and parts[2] == "people":
-        return PEOPLE
-    if len(parts) == 3 and parts[0] == "store" and parts[2] == "settings":
-        return SETTINGS
-    if len(parts) == 4 and parts[0] == "store" and parts[2] == "day":
-        return DAY
-    raise ValueError(f"unknown document id {doc_id!r}")
+    """The collections a document holds, from the shape of its id (ValueError for an id no
+    document has)."""
+    kind = layout.doc_kind(doc_id)
+    if kind is None:
+        raise ValueError(f"unknown document id {doc_id!r}")
+    return _KINDS[kind]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import apsw
 
+from shared.datadir import private_file
+
 DB_FILENAME = "edge.db"
 BUSY_TIMEOUT_MS = 5_000
 WAL_KEEP_BYTES = 16 << 20
@@ -18,6 +20,8 @@ def db_path(data_dir: Path) -> Path:
 
 def connect(path: Path, *, writer: bool) -> apsw.Connection:
     """Open the store file in WAL mode; the writer never checkpoints on its own."""
+    if writer:
+        private_file(path)  # owner-only, and so are the -wal and -shm files SQLite adds
     conn = apsw.Connection(str(path))
     conn.set_busy_timeout(BUSY_TIMEOUT_MS)
     conn.execute("PRAGMA journal_mode=WAL")

@@ -86,13 +86,21 @@ class DocumentStore:
     def apply_remote(
         self, conn: apsw.Connection, doc_id: str, body: bytes, at_ms: int
     ) -> set[tuple[Collection, str]] | None:
-        """Apply an update from elsewhere; the entries it touched, or None when already logged."""
+        """Apply an update from elsewhere; the entries it touched, or None when already logged.
+
+        A document of a kind this version does not know is kept all the same (logged, so every
+        replica converges and a later version reads it), with no entry to project.
+        """
         live = self._get(conn, doc_id)  # before logging: a fresh load would replay this update
         if not append_update(conn, doc_id, body, "remote", at_ms):
             return None
         touched: set[tuple[Collection, str]] = set()
         subscriptions = []
-        for coll in doc_collections(doc_id):
+        try:
+            colls = doc_collections(doc_id)
+        except ValueError:
+            colls = ()
+        for coll in colls:
             root = live.root(coll.name)
             subscriptions.append((root, root.observe_deep(_collector(coll, touched))))
         try:
@@ -120,7 +128,9 @@ def _collector(
     def collect(events: list[Any]) -> None:
         for event in events:
             if event.path:  # a field of a per-field entity: the entity is its first path step
-                touched.add((coll, str(event.path[0])))
+                # (of a flat root, a container in the place of a cell: the value is its field)
+                key = str(event.path[0])
+                touched.add((coll, key.partition(SEP)[0] if coll.mode == "flat" else key))
             elif coll.mode == "flat":  # a cell of a flat value: the value is its field
                 touched.update((coll, str(key).partition(SEP)[0]) for key in event.keys)
             else:

@@ -222,7 +222,32 @@ CREATE TABLE conflicts (
 );
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+_V5 = """
+-- Entries this appliance cannot project as their document holds them (another replica's bug,
+-- older data): listed for a manager, counted in /metrics, cleared once a later update makes
+-- them readable. Not a projection table: when it met an entry is this appliance's own fact, so a
+-- rebuild keeps first_seen_ms (edge.store.quarantine). key '' names a whole root this version
+-- does not know (every root of a document of a kind it does not know).
+CREATE TABLE quarantine (
+    doc_id TEXT NOT NULL, collection TEXT NOT NULL, key TEXT NOT NULL,
+    error TEXT NOT NULL,
+    projected INTEGER NOT NULL DEFAULT 0,  -- 1: the readable rest is projected, bad cells left out
+    first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, collection, key)
+) WITHOUT ROWID;
+"""
+
+_V6 = """
+-- The PIN verifiers of the staff who work at this store (its store/{store}/pins document): the
+-- org's people document no longer holds any (edge.app.auth.pins). pin_tag NULL: a verifier moved
+-- from an older people document, found by its Argon2 hash until its first login tags it.
+CREATE TABLE store_pins (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, pin_tag TEXT, data TEXT NOT NULL
+);
+CREATE INDEX store_pins_tag ON store_pins (pin_tag);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
 
 # Tables derived from documents: emptied and refilled by a rebuild.
 PROJECTION_TABLES = (
@@ -242,6 +267,7 @@ PROJECTION_TABLES = (
     "drawer_entries",
     "audit",
     "conflicts",
+    "store_pins",
 )
 
 

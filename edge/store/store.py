@@ -16,6 +16,7 @@ from edge.store.db import Readers, connect, db_path
 from edge.store.errors import NotInitialised
 from edge.store.migrations import migrate
 from edge.store.writer import Writer
+from shared.datadir import private_dir
 from shared.ids import now_ms
 
 CHECKPOINT_IDLE_S = 0.2
@@ -138,7 +139,7 @@ def _size(path: Path) -> int:
 
 def create(data_dir: Path) -> Path:
     """Create the data directory and an empty, migrated store file."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = db_path(data_dir)
     conn = connect(path, writer=True)
     try:

@@ -33,6 +33,7 @@ from edge.store.db import checkpoint, connect
 from edge.store.documents import DocumentStore, LiveDoc
 from edge.store.errors import WriterStopped
 from edge.store.memo import Memo, attach, detach
+from shared.cards import refuse_card_numbers
 from shared.schemas import compact, stamped
 from shared.schemas.documents import AuditEntry
 from shared.schemas.stamped import Stamping
@@ -101,6 +102,7 @@ class WriteTx:
 
     def put(self, doc_id: str, coll_name: str, value: msgspec.Struct) -> None:
         """Write a whole entity (for per-field collections: every field)."""
+        refuse_card_numbers(value)
         coll = collection(coll_name)
         key = value.id  # type: ignore[attr-defined]
         if coll.mode == "encoded":
@@ -113,10 +115,12 @@ class WriteTx:
         coll = collection(coll_name)
         if coll.mode != "fields":
             raise ValueError(f"{coll_name} is not a per-field collection")
+        refuse_card_numbers(fields)
         self.intents.append(_Intent(doc_id, coll, key, msgspec.to_builtins(fields)))
 
     def set(self, doc_id: str, coll_name: str, key: str, value: Any) -> None:
         """Write one flat key (settings and other shared scalars)."""
+        refuse_card_numbers(value, key)
         self.intents.append(
             _Intent(doc_id, collection(coll_name), key, {"": msgspec.to_builtins(value)})
         )
@@ -393,7 +397,10 @@ class Writer:
         doc = self.docs.get(tx.conn, doc_id)
         for coll, key in touched:
             self._memo.forget(coll.name)
-            projection.project_entry(tx.conn, doc_id, doc, coll, key)
+            # An entry this version cannot read is left out and listed (edge.store.quarantine):
+            # the update, and the rest of the page it came in, still apply.
+            projection.project_entry(tx.conn, doc_id, doc, coll, key, tx.at_ms)
+        projection.check_roots(tx.conn, doc_id, doc, tx.at_ms)
         return True
 
     def _apply(self, tx: WriteTx, final: bool) -> list[str]:
@@ -425,7 +432,9 @@ class Writer:
                 )
             else:  # as the cells read now (an edit of a field also resolves its conflicts)
                 doc = self.docs.get(tx.conn, intent.doc_id)
-                projection.project_entry(tx.conn, intent.doc_id, doc, intent.coll, intent.key)
+                projection.project_entry(
+                    tx.conn, intent.doc_id, doc, intent.coll, intent.key, tx.at_ms
+                )
         return list({i.doc_id: None for i in tx.intents} | dict.fromkeys(by_doc))
 
 

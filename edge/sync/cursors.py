@@ -8,6 +8,8 @@ harmless: the relay and the local log both deduplicate by content hash).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import apsw
 import msgspec
 
@@ -111,17 +113,23 @@ def record_pull(conn: apsw.Connection, doc_id: str, cursor: int, head: int, at_m
     )
 
 
-def has_errors(conn: apsw.Connection) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM sync_state WHERE last_error IS NOT NULL").fetchone() is not None
+def has_errors(conn: apsw.Connection, but: Collection[str] = ()) -> bool:
+    """Whether a document (but those of ``but``) has an error recorded."""
+    return bool(_with_errors(conn, but))
+
+
+def clear_errors(conn: apsw.Connection, but: Collection[str] = ()) -> None:
+    """A whole round went through: no document's error holds any more (but those of ``but``,
+    refused again in it)."""
+    conn.executemany(
+        "UPDATE sync_state SET last_error = NULL, last_error_ms = NULL WHERE doc_id = ?",
+        [(doc_id,) for doc_id in _with_errors(conn, but)],
     )
 
 
-def clear_errors(conn: apsw.Connection) -> None:
-    """A whole round went through: no document's error holds any more."""
-    conn.execute(
-        "UPDATE sync_state SET last_error = NULL, last_error_ms = NULL WHERE last_error IS NOT NULL"
-    )
+def _with_errors(conn: apsw.Connection, but: Collection[str]) -> list[str]:
+    rows = conn.execute("SELECT doc_id FROM sync_state WHERE last_error IS NOT NULL").fetchall()
+    return [doc_id for (doc_id,) in rows if doc_id not in but]
 
 
 def record_error(conn: apsw.Connection, doc_ids: list[str], error: str, at_ms: int) -> None:

@@ -42,6 +42,9 @@ log = logging.getLogger("fynlo.sync")
 PUSH_PAGE = 200
 PULL_PAGE = 500
 MAX_STATE_DOCS = 256  # documents per state request
+# What the relay answers when a document's updates break its rules (403: not this device's to
+# write; 422: no reader could read it), as opposed to refusing the device itself (401, 429).
+DOCUMENT_REFUSALS = frozenset({403, 422})
 
 
 class SyncSummary(msgspec.Struct, kw_only=True):
@@ -56,6 +59,7 @@ class SyncSummary(msgspec.Struct, kw_only=True):
     rounds: int = 0
     live: bool = False  # the relay's hint socket is connected
     repairs: int = 0  # pushes of what the relay lacked though nothing was pending
+    refused: int = 0  # documents whose push the relay refused last round (each its last_error)
 
 
 class SyncWorker:
@@ -123,16 +127,17 @@ class SyncWorker:
     async def run_once(self) -> None:
         """One full round: push everything pending, pull everything new, check now and then
         that the relay holds everything this appliance does."""
-        await self._push_all()
+        refused = await self._push_all()
         await self._pull_all()
         now = time.monotonic()
         if self._verified_at is None or now - self._verified_at >= self._verify_interval_s:
             await self._verify_due()
             self._verified_at = now
-        if cursors.has_errors(self._store.read):
+        self._summary.refused = len(refused)
+        if cursors.has_errors(self._store.read, but=refused):
             # An error of an earlier round no longer holds: it would stay forever on a document
             # with nothing new to push or pull. (Only then a write: a quiet till stays idle.)
-            await self._store.writer.run(lambda tx: cursors.clear_errors(tx.conn))
+            await self._store.writer.run(lambda tx: cursors.clear_errors(tx.conn, but=refused))
 
     async def _run(self) -> None:
         while True:
@@ -171,25 +176,49 @@ class SyncWorker:
     def _scoped(self, doc_ids: list[str]) -> list[str]:
         return [d for d in doc_ids if in_scope(d, self._org_id, self._store_id)]
 
-    async def _push_all(self) -> None:
+    async def _push_all(self) -> dict[str, str]:
+        """Push every document's pending updates; the documents the relay refused, and why.
+
+        A refusal of one document's updates (they break a rule of the relay) holds back only
+        that document: it is reported on it and tried again next round, while every other
+        document is pushed and pulled as ever. Refusals of the device itself (revoked, rate
+        limited) end the round.
+        """
         conn = self._store.read
         marks = cursors.cursors(conn)
+        refused: dict[str, str] = {}
         for doc_id in self._scoped(document_ids(conn)):
             pushed = marks[doc_id].pushed_seq if doc_id in marks else 0
-            vector = None
-            while True:
-                updates, upto = cursors.pending(conn, doc_id, pushed, PUSH_PAGE)
-                if not updates:
-                    break
-                ack = await self._push_page(doc_id, updates)
-                await self._store.writer.run(
-                    lambda tx, d=doc_id, u=upto, a=ack: cursors.record_push(
-                        tx.conn, d, u, a, tx.at_ms
-                    )
-                )
-                pushed, vector = upto, ack.state_vector
-            if vector is not None:
-                await self._verify(doc_id, vector)
+            try:
+                await self._push_doc(doc_id, pushed)
+            except RelayRefused as exc:
+                if exc.status not in DOCUMENT_REFUSALS:
+                    raise
+                log.warning("the relay refused %s, the rest syncs on: %s", doc_id, exc)
+                refused[doc_id] = str(exc)
+        if refused:
+            await self._store.writer.run(
+                lambda tx: [
+                    cursors.record_error(tx.conn, [d], error, tx.at_ms)
+                    for d, error in refused.items()
+                ]
+            )
+        return refused
+
+    async def _push_doc(self, doc_id: str, pushed: int) -> None:
+        conn = self._store.read
+        vector = None
+        while True:
+            updates, upto = cursors.pending(conn, doc_id, pushed, PUSH_PAGE)
+            if not updates:
+                break
+            ack = await self._push_page(doc_id, updates)
+            await self._store.writer.run(
+                lambda tx, d=doc_id, u=upto, a=ack: cursors.record_push(tx.conn, d, u, a, tx.at_ms)
+            )
+            pushed, vector = upto, ack.state_vector
+        if vector is not None:
+            await self._verify(doc_id, vector)
 
     async def _push_page(self, doc_id: str, updates: list[Update]) -> PushAck:
         """Push one page; when the relay lacks what it builds on, repair first, then again."""

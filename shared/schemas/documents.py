@@ -1,11 +1,13 @@
 """Layouts of the entities held in replicated documents.
 
-Every entity is a ``Map`` entry keyed by its id inside a named collection of a document:
+Every entity is a ``Map`` entry keyed by its id inside a named root of a document (which roots a
+kind of document holds, and how each is encoded: shared.schemas.layout):
 
 * single-writer entities (orders, payments, refunds, drawer sessions and entries, audit) are stored
-  as one msgspec-JSON string per entry;
-* entities that two sides may edit (catalog, people, settings) are stored as a nested ``Map`` of
-  ``field -> msgspec-JSON string`` so each field merges last-writer-wins on its own.
+  as one compact msgpack value per entry (shared.schemas.compact);
+* entities that two sides may edit (catalog, people) are stored as a nested ``Map`` of stamped
+  cells, ``"{field}@{stamp}" -> {"v": value, "by": who}``, so the latest edit of each field wins
+  on every replica (shared.schemas.stamped); settings are such cells straight in their root.
 
 Values are read back through these structs, which restores types (pycrdt hands back floats).
 Money is always integer minor units; rates are decimal strings (``"0.20"`` is 20 %).
@@ -37,6 +39,11 @@ def settings_doc(store_id: str) -> str:
 
 def day_doc(store_id: str, business_day: str) -> str:
     return f"store/{store_id}/day/{business_day}"
+
+
+def pins_doc(store_id: str) -> str:
+    """A store's PIN verifiers and their key: only its appliance (and the relay) hold them."""
+    return f"store/{store_id}/pins"
 
 
 class Entity(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
@@ -126,10 +133,34 @@ class Employee(Entity, kw_only=True):
     name: str
     role: Role
     email: str | None = None
-    pin_hash: str | None = None  # Argon2
-    pin_tag: str | None = None  # keyed hash used to find the employee by PIN alone
+    # No longer written: PIN verifiers live in the documents of the stores where the employee
+    # works (StorePin). Older people documents held them here, with the org's pepper; the relay
+    # deletes them once every store has moved its own (cloud.relay.pins).
+    pin_hash: str | None = None
+    pin_tag: str | None = None
     password_hash: str | None = None  # Argon2, owners and managers only
     active: bool = True
+
+
+# --- PINs (store/{store}/pins; written by that store's appliance only) ----------------------------
+# A 4-6 digit PIN falls to brute force from any verifier: its verifiers and the key of its tag stay
+# in the documents of the stores where the employee works, never in the org's people document.
+
+
+class StorePin(Entity, kw_only=True):
+    """An employee's PIN at one store (id: the employee's); an entry means they work there."""
+
+    pin_hash: str  # Argon2
+    # HMAC of the PIN with the store's key: finds the employee by PIN alone. None for a verifier
+    # moved from an older people document (its tag used the org's pepper, which is gone): found
+    # by Argon2 instead, and tagged at its first login.
+    pin_tag: str | None = None
+
+
+class PinKeys(msgspec.Struct, kw_only=True):
+    """The flat values of a store's PIN document."""
+
+    pin_key: str | None = None  # random, minted by the store's appliance
 
 
 # --- store settings (store/{store}/settings; flat keys in one "settings" map) ---------------------

@@ -20,6 +20,8 @@ Uuid = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN, description="a UUID")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 DecimalText = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+Day = Annotated[str, msgspec.Meta(pattern=DAY_PATTERN, description="a business day, YYYY-MM-DD")]
 HHMM = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}:[0-9]{2}$", description="HH:MM")]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. GBP")]
 TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["Europe/London"])]

@@ -15,6 +15,11 @@ both values, who, when, which replica) until a person writes the field again, wh
 
 A cell's text is ``{"v": <value>, "by": <who>}``. Keys written before stamps existed (the field
 name alone, its plain JSON value) read as the oldest cell of their field.
+
+A cell that cannot be read at all (not text, not JSON, a key that is no stamp) is, for a reader
+that asks for it (``unreadable=``), left out: its field reads as its latest readable cell, the
+same on every replica, and the reader reports the cell. A write of the field deletes such cells
+with the others it saw, which heals the field.
 """
 
 from __future__ import annotations
@@ -91,22 +96,37 @@ def read_cell(key: str, text: Any) -> Cell:
     return Cell(key=key, field=field, stamp=stamp, value=envelope.v, by=envelope.by)
 
 
-def cells(mapping: Mapping[str, Any], only: str | None = None) -> dict[str, list[Cell]]:
-    """The cells of a map by field (of ``only`` that field), the winner of each first."""
+UNREADABLE = (ValueError, msgspec.DecodeError, msgspec.ValidationError)  # what read_cell raises
+
+
+def cells(
+    mapping: Mapping[str, Any], only: str | None = None, unreadable: list[str] | None = None
+) -> dict[str, list[Cell]]:
+    """The cells of a map by field (of ``only`` that field), the winner of each first.
+
+    A cell that cannot be read raises, unless ``unreadable`` is given: then its key is added
+    there and the cell left out.
+    """
     found: dict[str, list[Cell]] = {}
     for key, text in mapping.items():
         if only is not None and key != only and not key.startswith(only + SEP):
             continue
-        cell = read_cell(key, text)
+        try:
+            cell = read_cell(key, text)
+        except UNREADABLE:
+            if unreadable is None:
+                raise
+            unreadable.append(key)
+            continue
         found.setdefault(cell.field, []).append(cell)
     for field_cells in found.values():
         field_cells.sort(key=lambda c: c.stamp, reverse=True)
     return found
 
 
-def values(mapping: Mapping[str, Any]) -> dict[str, Any]:
-    """Each field's current value: its winning cell's."""
-    return {field: found[0].value for field, found in cells(mapping).items()}
+def values(mapping: Mapping[str, Any], unreadable: list[str] | None = None) -> dict[str, Any]:
+    """Each field's current value: its winning cell's (see ``cells`` for ``unreadable``)."""
+    return {field: found[0].value for field, found in cells(mapping, None, unreadable).items()}
 
 
 def next_stamp(now_ms: int, seen: Iterable[Stamp], replica: str) -> Stamp:
@@ -122,15 +142,29 @@ def write(mapping: MutableMapping[str, Any], field: str, value: Any, stamping: S
     """Write ``field`` as a new cell and delete the cells of it this writer saw (resolving any
     conflict among them); False, writing nothing, when ``value`` is already its sole value (an
     unchanged field keeps its last writer)."""
-    seen = cells(mapping, only=field).get(field, [])
+    unreadable: list[str] = []
+    seen = cells(mapping, only=field, unreadable=unreadable).get(field, [])
     plain = msgspec.to_builtins(value)
-    if len(seen) == 1 and seen[0].value == plain:
+    if len(seen) == 1 and seen[0].value == plain and not unreadable:
         return False
-    stamp = next_stamp(stamping.now_ms, (c.stamp for c in seen), stamping.replica)
-    for cell in seen:
-        del mapping[cell.key]
+    stamp = next_stamp(
+        stamping.now_ms, [c.stamp for c in seen] + _stamps(unreadable), stamping.replica
+    )
+    for key in [c.key for c in seen] + unreadable:  # an unreadable cell of the field goes too
+        del mapping[key]
     mapping[cell_key(field, stamp)] = _text(plain, stamping.by)
     return True
+
+
+def _stamps(keys: list[str]) -> list[Stamp]:
+    """The stamps of those keys that carry one (an unreadable cell may still have a good key)."""
+    found = []
+    for key in keys:
+        try:
+            found.append(parse_key(key)[1])
+        except ValueError:
+            continue
+    return found
 
 
 def new_cells(fields: Mapping[str, Any], stamping: Stamping) -> dict[str, str]:
@@ -161,10 +195,11 @@ class Conflict(msgspec.Struct, frozen=True, kw_only=True):
     lost_key: str  # the losing cell: a resolution deletes it
 
 
-def conflicts(mapping: Mapping[str, Any]) -> list[Conflict]:
-    """Every field of the map with more than one cell: its winner against each loser."""
+def conflicts(mapping: Mapping[str, Any], unreadable: list[str] | None = None) -> list[Conflict]:
+    """Every field of the map with more than one cell: its winner against each loser (see
+    ``cells`` for ``unreadable``)."""
     found = []
-    for field, field_cells in cells(mapping).items():
+    for field, field_cells in cells(mapping, None, unreadable).items():
         winner = field_cells[0]
         for loser in field_cells[1:]:
             found.append(

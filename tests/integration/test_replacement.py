@@ -47,7 +47,7 @@ def replacement_code(shop: Shop, store_id: str) -> str:
 def replace(shop: Shop, data_dir: Path) -> tuple[EdgeServer, Tablet]:
     """A new appliance enrolled into an empty directory with a replacement code, serving, with
     the owner logged in on a tablet paired to it."""
-    store_id = httpx.get(f"{shop.edge.url}/health").json()["store_id"]
+    store_id = shop.owner.get("/api/v1/status").json()["store_id"]
     out = cli("enroll", "--data", str(data_dir), "--relay", shop.relay.url, "--code",
               replacement_code(shop, store_id))  # fmt: skip
     assert "came from the relay" in out.stdout  # nothing seeded over the store's own data
@@ -66,7 +66,7 @@ def test_a_second_appliance_with_a_plain_code_is_refused_and_keeps_nothing(
     tmp_path: Path,
 ) -> None:
     with open_shop(tmp_path) as shop:
-        store_id = httpx.get(f"{shop.edge.url}/health").json()["store_id"]
+        store_id = shop.owner.get("/api/v1/status").json()["store_id"]
         with owner_client(shop.relay) as owner:
             answer = owner.post(f"/api/v1/stores/{store_id}/enrollment-codes")
         second = tmp_path / "second"
@@ -158,7 +158,7 @@ def test_two_live_writers_repeat_a_number_and_a_manager_sees_it(tmp_path: Path) 
             new.stop()
         # The old box turns out to hold a sale: it is enrolled again (retiring the new one) so
         # its sale reaches the relay; both number-3 receipts are real, and both are kept.
-        store_id = httpx.get(f"{shop.edge.url}/health").json()["store_id"]
+        store_id = shop.owner.get("/api/v1/status").json()["store_id"]
         shop.edge.stop()
         again = replacement_code(shop, store_id)
         shop.proxy.heal()

@@ -1,7 +1,8 @@
 """Two appliances and a relay, all real processes: enrollment, convergence, scope.
 
 Store A enrolls into an empty data directory and seeds the demo café; store B enrolls next and
-gets the org's menu and staff from the relay (its cashier logs in with the PIN set up at A).
+gets the org's menu and staff from the relay (a demo store gives the demo staff their demo PINs
+at B too: a PIN belongs to a store, see tests/integration/test_store_pins.py).
 Concurrent edits of one item on both sides both survive (per-field last-writer-wins), each store
 sells, and everything converges: equal catalogs everywhere, every sale on the relay exactly once,
 and no store ever receives another store's day.
@@ -9,9 +10,15 @@ and no store ever receives another store's day.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pycrdt
+
+from edge.app.pending_enrollment import PENDING_FILE
 from edge.store.db import db_path
+from shared.schemas.documents import catalog_doc
+from shared.schemas.sync import Update, update_hash
 from tests.relay.support import RelayServer
 from tests.support.server import (
     CASHIER_PIN,
@@ -34,7 +41,7 @@ def test_two_stores_converge_through_the_relay(relay: RelayServer, tmp_path: Pat
         edge_b, store_b = enroll(org, tmp_path / "b")
         try:
             cashier_b = pair_tablet(edge_b)
-            cashier_b.login(CASHIER_PIN)  # staff set up at A log in at B
+            cashier_b.login(CASHIER_PIN)  # the demo staff, hired at A, have their PINs at B
             owner_b = pair_tablet(edge_b)
             owner_b.login(OWNER_PIN)
             catalog_sql = "SELECT id, name, price_minor FROM items"
@@ -154,17 +161,18 @@ def test_a_change_reaches_the_other_store_by_live_hint(relay: RelayServer, tmp_p
         edge_a.stop()
 
 
-def test_two_new_stores_set_up_at_once_share_the_orgs_pin_pepper(
+def test_two_new_stores_set_up_at_once_keep_their_own_pins(
     relay: RelayServer, tmp_path: Path
 ) -> None:
-    # Both enroll before either has synced: each makes its own first owner. The PIN pepper
-    # came from the relay (minted with the org), so after the merge both owners still log in.
+    # Both enroll before either has synced. The org's owner comes from the relay (no appliance
+    # makes an owner) and gets a first PIN of each store's own; the PIN set at one store logs in
+    # there and nowhere else (until the owner sets one there).
     org = Org(relay)
     servers, pins = [], []
     for name in ("a", "b"):
         _, code = org.store()
         out = cli("enroll", "--data", str(tmp_path / name), "--relay", relay.url, "--code", code)
-        pins.append(out.stdout.split("owner PIN ")[1].split()[0])
+        pins.append(re.findall(r"owner Owner PIN (\d+) at this store", out.stdout)[0])
     try:
         for name in ("a", "b"):
             servers.append(EdgeServer(tmp_path / name, env=FAST_SYNC))
@@ -178,10 +186,15 @@ def test_two_new_stores_set_up_at_once_share_the_orgs_pin_pepper(
         for tablet in tablets:
             wait_for(lambda t=tablet: synced(t), "each store to push its setup")
         employees = "SELECT count(*) FROM employees"
-        wait_for(lambda: all(rows(s, employees) == [(2,)] for s in servers), "both owners here")
-        for tablet in tablets:
-            for pin in pins:  # either owner, at either store
-                assert tablet.login(pin)["role"] == "owner"
+        wait_for(lambda: all(rows(s, employees) == [(1,)] for s in servers), "the org's owner")
+        for tablet, pin, other in zip(tablets, pins, reversed(pins), strict=True):
+            assert tablet.login(pin)["role"] == "owner"
+            refused = tablet.http.post(
+                "/api/v1/auth/pin",
+                json={"pin": other},
+                headers={"X-Device-Token": tablet.device_token},
+            )
+            assert refused.status_code == 401, refused.text
     finally:
         for server in servers:
             server.stop()
@@ -192,13 +205,22 @@ def test_an_enrollment_cut_short_after_the_code_leaves_no_store(tmp_path: Path) 
     # the half-made store must not stay, or the directory would hold a store with no staff.
     tight = {"FYNLO_RELAY_SYNC_RATE_PER_S": "0.001", "FYNLO_RELAY_SYNC_BURST": "1"}
     with RelayServer(tmp_path / "relay", env=tight) as relay:
-        _, code = Org(relay).store()
+        org = Org(relay)
+        store_id, code = org.store()
+        # The org has a document to pull (no store of it has pushed one yet).
+        body = pycrdt.Doc().get_update()
+        update = Update(hash=update_hash(body), body=body)
+        relay.storage(lambda storage: storage.append(catalog_doc(org.id), [update], at_ms=1))
         data = tmp_path / "a"
-        result = cli(
-            "enroll", "--data", str(data), "--relay", relay.url, "--code", code, check=False
-        )
+        args = ("enroll", "--data", str(data), "--relay", relay.url, "--code", code)
+        result = cli(*args, check=False)
     assert result.returncode == 2
-    assert "ask the owner for a new code" in result.stderr
+    assert "run the same enrollment again, with the same code" in result.stderr
     assert not db_path(data).exists()
-    assert sorted(p.name for p in data.iterdir()) in ([], ["keys"])
+    # Only the credential the code bought (edge.app.pending_enrollment), for the next run.
+    assert sorted(p.name for p in data.iterdir()) in ([PENDING_FILE], [PENDING_FILE, "keys"])
     assert not (data / "keys" / "relay.token").exists()
+    # The code is not burned: once the relay lets it, the same command finishes the enrollment.
+    with RelayServer(tmp_path / "relay", port=relay.port):
+        assert store_id in cli(*args).stdout
+    assert db_path(data).exists() and not (data / PENDING_FILE).exists()

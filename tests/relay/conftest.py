@@ -34,6 +34,7 @@ _TABLES = [
     "doc_updates",
     "doc_segments",
     "doc_folded",
+    "login_attempts",
 ]
 
 

@@ -6,6 +6,8 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
+import uuid
 import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,6 +19,9 @@ import pycrdt
 
 from cloud.relay.storage.base import Storage
 from cloud.relay.storage.sqlite import SqliteStorage
+from shared.schemas import compact, stamped
+from shared.schemas.documents import AuditEntry
+from shared.schemas.layout import doc_kind
 from shared.schemas.sync import (
     DocList,
     PullDoc,
@@ -166,8 +171,9 @@ def push_request(docs: dict[str, list[bytes]]) -> PushRequest:
     )
 
 
-def edits(values: dict[str, Any]) -> tuple[pycrdt.Doc, list[bytes]]:
-    """A document and one Yjs update per map write, as an appliance's log would hold them."""
+def map_edits(values: dict[str, Any]) -> tuple[pycrdt.Doc, list[bytes]]:
+    """Raw Yjs writes into an "entries" map: for storage, which stores bytes without reading them
+    (a relay process refuses them: no document has that root)."""
     doc = pycrdt.Doc()
     entries = doc.get("entries", type=pycrdt.Map)
     updates = []
@@ -178,9 +184,57 @@ def edits(values: dict[str, Any]) -> tuple[pycrdt.Doc, list[bytes]]:
     return doc, updates
 
 
+NOTES_DAY = "store/any/day/2025-01-01"
+
+
+def edits(values: dict[str, Any], doc_id: str = NOTES_DAY) -> tuple[pycrdt.Doc, list[bytes]]:
+    """A document and one Yjs update per value, as an appliance's log would hold them, of
+    content the relay admits for ``doc_id``'s kind: in a day document each value is an audit
+    entry (named in its detail); in a catalog or people document, a new category or server
+    named by the value. Each call makes new entities (fresh ids)."""
+    kind = doc_kind(doc_id)
+    doc = pycrdt.Doc()
+    updates = []
+    for name, value in values.items():
+        before = doc.get_state()
+        key = str(uuid.uuid4())
+        if kind == "day":
+            write_note(doc, key, name, value)
+        elif kind in ("catalog", "people"):
+            fields: dict[str, Any] = {"id": key, "name": f"{name}: {value}"}
+            if kind == "people":
+                fields["role"] = "server"
+            cells = stamped.new_cells(
+                fields, stamped.Stamping(time.time_ns() // 1_000_000, "t", None)
+            )
+            root = "categories" if kind == "catalog" else "employees"
+            doc.get(root, type=pycrdt.Map)[key] = pycrdt.Map(cells)
+        else:
+            raise ValueError(f"no test content for {doc_id!r}")
+        updates.append(doc.get_update(before))
+    return doc, updates
+
+
+def write_note(doc: pycrdt.Doc, key: str, name: str, value: Any) -> None:
+    """Write (or rewrite) the audit entry ``key`` of a day document, noting name = value."""
+    note = AuditEntry(
+        id=key, at_ms=time.time_ns() // 1_000_000, actor_id=None, device_id=None,
+        action="test.note", entity_type="note", detail={"name": name, "value": value},
+    )  # fmt: skip
+    doc.get("audit", type=pycrdt.Map)[key] = compact.encode(note)
+
+
 def content(doc: pycrdt.Doc) -> dict[str, Any]:
-    """The entries a document made by ``edits`` holds."""
-    return dict(doc.get("entries", type=pycrdt.Map).to_py() or {})
+    """What a document made by ``edits`` holds: notes by name; categories and staff by name."""
+    found: dict[str, Any] = {}
+    for key, raw in doc.get("audit", type=pycrdt.Map).items():
+        note = compact.decode(raw, AuditEntry, key)
+        found[note.detail["name"]] = note.detail["value"]
+    for root in ("categories", "employees"):
+        for entity in doc.get(root, type=pycrdt.Map).values():
+            name, _, value = str(stamped.values(entity)["name"]).partition(": ")
+            found[name] = value
+    return found
 
 
 def replay(pulled: list[bytes]) -> dict[str, Any]:

@@ -114,38 +114,38 @@ def _next(ws: ClientConnection) -> dict[str, Any]:
 
 
 def test_a_push_through_one_relay_hints_devices_on_another(cluster: Cluster) -> None:
-    a_doc, b_doc = f"org/{cluster.org_a}/people", f"org/{cluster.org_b}/people"
+    a_doc, b_doc = f"org/{cluster.org_a}/catalog", f"org/{cluster.org_b}/catalog"
     with _hints(cluster.relay2, cluster.a2) as a2_ws, _hints(cluster.relay2, cluster.b1) as b1_ws:
-        source, updates = edits({"emp-1": "Ana"})
+        source, updates = edits({"emp-1": "Ana"}, a_doc)
         head = cluster.a1.push({a_doc: updates}).acks[0].head
         assert _next(a2_ws) == {"type": "doc.changed", "doc_id": a_doc, "head": head}
         # Org B's device hears only org B's change, which was pushed after org A's.
-        b_head = cluster.b2.push({b_doc: edits({"emp-9": "Bo"})[1]}).acks[0].head
+        b_head = cluster.b2.push({b_doc: edits({"emp-9": "Bo"}, b_doc)[1]}).acks[0].head
         assert _next(b1_ws) == {"type": "doc.changed", "doc_id": b_doc, "head": b_head}
         pulled = cluster.a2.pull({a_doc: 0}).docs[0]
         assert pulled.cursor == head and replay([u.body for u in pulled.updates]) == content(source)
         # A device is not hinted about its own push, whichever relay took it.
         a2_via_relay1 = SyncClient(cluster.relay1, cluster.a2.token)
         try:
-            a2_via_relay1.push({a_doc: edits({"emp-2": "Cy"})[1]})
+            a2_via_relay1.push({a_doc: edits({"emp-2": "Cy"}, a_doc)[1]})
         finally:
             a2_via_relay1.close()
-        cluster.a1.push({a_doc: edits({"emp-3": "Di"})[1]})
+        cluster.a1.push({a_doc: edits({"emp-3": "Di"}, a_doc)[1]})
         assert _next(a2_ws) == {"type": "doc.changed", "doc_id": a_doc, "head": head + 2}
 
 
 def test_the_relay_that_took_a_push_hints_its_devices_once(cluster: Cluster) -> None:
-    doc = f"org/{cluster.org_a}/customers/once"
+    doc = f"org/{cluster.org_a}/catalog"
     with _hints(cluster.relay1, cluster.a2) as ws:
-        first = cluster.a1.push({doc: edits({"c": 1})[1]}).acks[0].head
-        second = cluster.a1.push({doc: edits({"c": 2})[1]}).acks[0].head
+        first = cluster.a1.push({doc: edits({"c": 1}, doc)[1]}).acks[0].head
+        second = cluster.a1.push({doc: edits({"c": 2}, doc)[1]}).acks[0].head
         assert [_next(ws)["head"], _next(ws)["head"]] == [first, second]
 
 
 def test_a_dropped_listen_connection_reconnects_and_asks_for_a_resync(
     cluster: Cluster, postgres_url: str
 ) -> None:
-    doc = f"org/{cluster.org_a}/customers/reconnect"
+    doc = f"org/{cluster.org_a}/catalog"
     with _hints(cluster.relay2, cluster.a2) as ws:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             killed = admin.execute(
@@ -160,7 +160,7 @@ def test_a_dropped_listen_connection_reconnects_and_asks_for_a_resync(
             ws.recv(timeout=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
     with _hints(cluster.relay2, cluster.a2) as ws:
-        head = cluster.a1.push({doc: edits({"c": 1})[1]}).acks[0].head
+        head = cluster.a1.push({doc: edits({"c": 1}, doc)[1]}).acks[0].head
         assert _next(ws) == {"type": "doc.changed", "doc_id": doc, "head": head}
 
 

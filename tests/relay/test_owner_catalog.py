@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ import pycrdt
 import pytest
 from websockets.sync.client import connect
 
-from shared.ids import uuid7
+from shared.ids import now_ms, uuid7
 from shared.schemas import stamped
 from shared.schemas.documents import Category, Item, StoreSettings, catalog_doc, settings_doc
 from tests.relay.support import RelayServer, SyncClient, relay_cli
@@ -39,14 +40,20 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with RelayServer(tmp_path_factory.mktemp("relay") / "data") as relay:
-        clients = _world(relay)
-        try:
-            yield clients
-        finally:
-            clients.owner.close()
-            clients.device.close()
-        assert 'status="500"' not in httpx.get(f"{relay.url}/metrics").text
+    with RelayServer(tmp_path_factory.mktemp("relay") / "data") as relay, opened(relay) as clients:
+        yield clients
+
+
+@contextmanager
+def opened(relay: RelayServer) -> Iterator[World]:
+    """An org, its owner and one store's appliance on ``relay``; after, no error was logged."""
+    clients = _world(relay)
+    try:
+        yield clients
+    finally:
+        clients.owner.close()
+        clients.device.close()
+    assert 'status="500"' not in httpx.get(f"{relay.url}/metrics").text
     assert '"level": "error"' not in relay.log.read_text()
 
 
@@ -78,15 +85,13 @@ def _login(relay: RelayServer, email: str, password: str) -> httpx.Client:
     return httpx.Client(base_url=relay.url, headers={"Authorization": f"Bearer {token}"})
 
 
-def _text(value: Any) -> str:
-    return msgspec.json.encode(value).decode()
-
-
 def _put(doc: pycrdt.Doc, coll: str, entity: Item | Category) -> bytes:
-    """Write an entity as the edge does (nested Map of field -> JSON); the update it made."""
+    """Write an entity as the edge does (nested Map of stamped cells); the update it made."""
     before = doc.get_state()
-    fields = {name: _text(value) for name, value in msgspec.to_builtins(entity).items()}
-    doc.get(coll, type=pycrdt.Map)[entity.id] = pycrdt.Map(fields)
+    cells = stamped.new_cells(
+        msgspec.structs.asdict(entity), stamped.Stamping(now_ms(), "store", None)
+    )
+    doc.get(coll, type=pycrdt.Map)[entity.id] = pycrdt.Map(cells)
     return doc.get_update(before)
 
 
@@ -140,7 +145,8 @@ def test_the_owner_and_a_store_editing_other_fields_at_once_both_keep_their_edit
     assert world.owner.patch(url, json={"price_minor": 375}).status_code == 200
     # The store renames the latte without having seen the owner's price.
     before = doc.get_state()
-    doc.get("items", type=pycrdt.Map)[latte.id]["name"] = _text("Caffè latte")
+    stamping = stamped.Stamping(now_ms(), "store", None)
+    stamped.write(doc.get("items", type=pycrdt.Map)[latte.id], "name", "Caffè latte", stamping)
     world.device.push({catalog_doc(world.org): [doc.get_update(before)]})
 
     listed = world.owner.get(f"/api/v1/orgs/{world.org}/catalog/items").json()

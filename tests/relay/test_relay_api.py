@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,7 @@ from tests.relay.support import (
     push_request,
     relay_cli,
     replay,
+    write_note,
 )
 from tests.support.problems import assert_problem
 
@@ -289,7 +291,7 @@ def test_expired_and_unknown_codes_get_the_same_answer(world: World) -> None:
 
 def test_push_then_pull_round_trips_real_updates(world: World) -> None:
     doc_id = f"store/{world.store_a1}/day/2025-03-01"
-    source, updates = edits({"order-1": "two croissants", "order-2": 1250, "order-3": True})
+    source, updates = edits({"order-1": "two croissants", "order-2": 1250, "order-3": True}, doc_id)
     first = world.a1.push({doc_id: updates[:2]})
     assert first.acks[0].accepted == 2 and first.acks[0].head == 2
     second = world.a1.push({doc_id: updates[2:]}, compress=True)  # deflated bodies too
@@ -311,7 +313,7 @@ def test_push_then_pull_round_trips_real_updates(world: World) -> None:
 def test_a_segment_is_pulled_as_only_what_the_device_lacks(world: World) -> None:
     doc_id = f"store/{world.store_a1}/day/2025-03-05"
     long_text = "x" * 4000  # the bulk of the document, already held by the device
-    source, updates = edits({"order-1": long_text, "order-2": 1250, "order-3": "late"})
+    source, updates = edits({"order-1": long_text, "order-2": 1250, "order-3": "late"}, doc_id)
     world.a1.push({doc_id: updates})
     assert world.relay.storage(lambda storage: storage.compact(doc_id, at_ms=1))
     device = pycrdt.Doc()  # a replica holding the first two updates, cursor 1 (behind)
@@ -368,7 +370,7 @@ def test_a_device_cannot_reach_another_store_or_org(world: World) -> None:
 
 def test_org_documents_are_shared_by_the_org_stores(world: World) -> None:
     doc_id = f"org/{world.org_a}/catalog"
-    source, updates = edits({"item-1": "flat white"})
+    source, updates = edits({"item-1": "flat white"}, doc_id)
     world.a2.push({doc_id: updates})
     pulled = world.a1.pull({doc_id: 0}).docs[0]
     assert replay([u.body for u in pulled.updates]) == content(source)
@@ -455,16 +457,16 @@ def test_a_push_hints_the_other_devices_whose_scope_covers_it(world: World) -> N
     b2 = enroll(world.relay, code_b2, "B2 appliance")
     with _hints(world.relay, world.a1.token) as a1_ws, _hints(world.relay, world.b1.token) as b1_ws:
         assert _metric(world.relay, "fynlo_relay_devices_connected") >= 2
-        _, updates = edits({"emp-1": "Ana"})
+        _, updates = edits({"emp-1": "Ana"}, org_doc)
         head = world.a2.push({org_doc: updates}).acks[0].head
         hint = json.loads(a1_ws.recv(timeout=10))
         assert hint == {"type": "doc.changed", "doc_id": org_doc, "head": head}
         # Org B's device hears only org B's change, which came after org A's.
-        b2.push({b_doc: edits({"emp-9": "Bo"})[1]})
+        b2.push({b_doc: edits({"emp-9": "Bo"}, b_doc)[1]})
         assert json.loads(b1_ws.recv(timeout=10))["doc_id"] == b_doc
         # A device is not hinted about its own push: the next hint A1 hears is A2's.
-        world.a1.push({org_doc: edits({"emp-2": "Cy"})[1]})
-        world.a2.push({org_doc: edits({"emp-3": "Di"})[1]})
+        world.a1.push({org_doc: edits({"emp-2": "Cy"}, org_doc)[1]})
+        world.a2.push({org_doc: edits({"emp-3": "Di"}, org_doc)[1]})
         assert json.loads(a1_ws.recv(timeout=10))["head"] == head + 2
 
 
@@ -514,7 +516,10 @@ def test_a_device_too_far_behind_on_hints_is_told_to_resync(
     world: World, tight: RelayServer
 ) -> None:
     pusher = SyncClient(tight, world.a2.token)
-    docs = {f"org/{world.org_a}/customers/{n}": edits({"c": n})[1] for n in (1, 2)}
+    docs = {
+        d: edits({"c": 1}, d)[1]
+        for d in (f"org/{world.org_a}/catalog", f"org/{world.org_a}/people")
+    }
     try:
         with _hints(tight, world.a1.token) as ws:
             # Two hints from one push, with room for one: the listener is dropped.
@@ -530,7 +535,8 @@ def test_a_device_too_far_behind_on_hints_is_told_to_resync(
 
 def test_health_metrics_and_schema(world: World) -> None:
     health = httpx.get(f"{world.relay.url}/health")
-    assert health.status_code == 200 and health.json()["storage"] == "SqliteStorage"
+    assert health.status_code == 200 and health.json() == {"status": "ok"}  # nothing more
+    assert _metric(world.relay, 'fynlo_relay_storage_info{backend="SqliteStorage"}') == 1
     schema = httpx.get(f"{world.relay.url}/schema/openapi.json")
     assert schema.status_code == 200 and "/api/v1/sync/push" in schema.json()["paths"]
     assert_problem(httpx.get(f"{world.relay.url}/api/v1/nothing"), 404, "not-found")
@@ -546,6 +552,17 @@ def test_health_metrics_and_schema(world: World) -> None:
         'fynlo_relay_http_responses_total{status="200"}'
         in httpx.get(f"{world.relay.url}/metrics").text
     )
+
+
+def test_options_lists_every_method_of_a_path(world: World) -> None:
+    # Litestar 2 listed the first handler's methods only (see shared.openapi.repair_allow).
+    for path, allow in (
+        (f"/api/v1/stores/{world.store_a1}/settings", "GET, OPTIONS, PATCH"),
+        (f"/api/v1/orgs/{world.org_a}/stores", "GET, OPTIONS, POST"),
+        ("/api/v1/sync/push", "OPTIONS, POST"),
+    ):
+        answer = world.owner_a.options(path)
+        assert answer.status_code == 204 and answer.headers["allow"] == allow, path
 
 
 def _metric(relay: RelayServer, name: str) -> float:
@@ -577,7 +594,7 @@ def test_the_relay_serves_from_postgresql(tmp_path: Path, postgres_url: str) -> 
     store, code = relay_cli("store", "create", *common, "--org", org, "--name", "S").stdout.split()
     assert not (data / "relay.db").exists()  # nothing went to SQLite
     with RelayServer(data, database=url) as server:
-        assert httpx.get(f"{server.url}/health").json()["storage"] == "PostgresStorage"
+        assert _metric(server, 'fynlo_relay_storage_info{backend="PostgresStorage"}') == 1
         device = enroll(server, code, "pg appliance")
         doc_id = f"store/{store}/day/2025-04-01"
         source, updates = edits({"sale": "one tea"})
@@ -589,12 +606,11 @@ def test_the_relay_serves_from_postgresql(tmp_path: Path, postgres_url: str) -> 
 
 def test_an_update_building_on_what_the_relay_lacks_is_refused_whole(world: World) -> None:
     doc_id = f"store/{world.store_a1}/day/2025-03-06"
-    author = pycrdt.Doc()
-    entries = author.get("entries", type=pycrdt.Map)
-    entries["order-1"] = "first"
+    author, key = pycrdt.Doc(), str(uuid.uuid4())
+    write_note(author, key, "order-1", "first")
     first = author.get_update()
     before = author.get_state()
-    entries["order-1"] = "first, changed"  # builds on the first write
+    write_note(author, key, "order-1", "first, changed")  # builds on the first write
     second = author.get_update(before)
     refused = world.a1.send("push", push_request({doc_id: [second]}))
     assert_problem(refused, 422, "update-incomplete")

@@ -28,6 +28,9 @@ OWNER_PIN, MANAGER_PIN, CASHIER_PIN, SERVER_PIN, KITCHEN_PIN = (
     "5555",
 )
 OWNER_LOGIN = {"email": "owner@demo.fynlo.test", "password": "demo-owner-pass"}
+# Pairing codes come from the manager's back-office login: in an enrolled demo store the owner is
+# the org's, from the relay, with the relay's password, not the demo's.
+MANAGER_LOGIN = {"email": "manager@demo.fynlo.test", "password": "demo-manager-pass"}
 
 
 def free_port() -> int:
@@ -91,7 +94,7 @@ class EdgeServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"edge-{self.port}.log"
-        self.office_token: str | None = None  # the owner's back-office login, issues pairing codes
+        self.office_token: str | None = None  # the manager's back office: issues pairing codes
 
     def start(self, timeout_s: float = 20.0) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
@@ -175,7 +178,7 @@ def employee_id(tablet: Tablet) -> str:
 
 def _issue_pairing_code(server: EdgeServer) -> httpx.Response:
     if server.office_token is None:
-        login = expect_json(httpx.post(f"{server.url}/api/v1/auth/password", json=OWNER_LOGIN))
+        login = expect_json(httpx.post(f"{server.url}/api/v1/auth/password", json=MANAGER_LOGIN))
         server.office_token = str(login["access_token"])
     return httpx.post(
         f"{server.url}/api/v1/devices/pairing-codes",
@@ -184,7 +187,7 @@ def _issue_pairing_code(server: EdgeServer) -> httpx.Response:
 
 
 def pairing_code(server: EdgeServer) -> str:
-    """A one-time code from the API, asked for by the owner logged in to the back office once."""
+    """A one-time code from the API, asked for by the manager logged in to the back office once."""
     response = _issue_pairing_code(server)
     if response.status_code == 401:  # the owner's access token outlived its TTL: log in again
         server.office_token = None

@@ -21,6 +21,7 @@ from cloud.relay.documents import (
     read_items,
     read_settings,
 )
+from cloud.relay.entries import EntryMissing
 from cloud.relay.routes import relay_of
 from cloud.relay.routes.owner import Principal, _own_org, _own_store, current_owner
 from shared.problems import ApiError
@@ -59,7 +60,7 @@ async def _edit(
     relay = relay_of(request)
     try:
         edited = await relay.documents.edit(doc_id, change, by=owner.owner_id)
-    except EntityNotFound as exc:
+    except (EntityNotFound, EntryMissing) as exc:
         raise ApiError(404, "not-found", str(exc)) from exc
     except EditConflict as exc:
         raise ApiError(409, "conflict", str(exc)) from exc

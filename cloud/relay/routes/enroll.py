@@ -12,12 +12,14 @@ import msgspec
 from litestar import Request, Router, post
 from litestar.params import JSONBody
 
+from cloud.relay.owners import seat_owners
 from cloud.relay.routes import relay_of
 from cloud.relay.security import new_enrollment_code, normalise_code
 from cloud.relay.storage.base import ApplianceActive, Storage
 from shared.credentials import new_token, token_digest
 from shared.ids import uuid7
 from shared.problems import ApiError
+from shared.schemas.sync import DocHead
 
 
 class EnrollmentCode(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,6 +84,11 @@ async def enroll(request: Request[Any, Any, Any], data: JSONBody[EnrollRequest])
             "That enrollment code is wrong, already used or expired: ask the owner for a new one.",
         )
     relay.counters.enrollments += 1
+    # Before the appliance pulls: the owners it gives first PINs to come from the relay.
+    seated = await seat_owners(relay.storage, relay.documents, device.org_id)
+    if seated is not None and seated.accepted:
+        relay.counters.updates_appended += seated.accepted
+        await relay.fanout.publish([DocHead(doc_id=seated.doc_id, head=seated.head)], "")
     # Any other appliance of the store was just revoked (a replacement): close its hint socket.
     store_id, device_id = device.store_id, device.id
     relay.hub.cut_off(lambda d: d.store_id == store_id and d.id != device_id)

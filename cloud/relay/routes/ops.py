@@ -32,19 +32,16 @@ class Counters:
 
 
 @get("/health", tags=["ops"])
-async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    """200 when the relay can reach its storage, 503 when it cannot."""
+async def health(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+    """200 when the relay can reach its storage, 503 when it cannot; nothing else is told here
+    (the storage backend and connected devices are in /metrics)."""
     relay = relay_of(request)
     try:
         await relay.storage.owner_by_email(_HEALTH_PROBE)
     except Exception as exc:  # any failure of the database means "not healthy", nothing more
         log.error("health check: storage unreachable: %s", exc)
         return problem(503, "storage-unavailable", f"The relay cannot reach its database: {exc}")
-    backend = type(relay.storage).__name__
-    return Response(
-        {"status": "ok", "storage": backend, "devices_connected": relay.hub.connections},
-        status_code=200,
-    )
+    return Response({"status": "ok"}, status_code=200)
 
 
 @get("/metrics", tags=["ops"], media_type=PROMETHEUS)
@@ -53,6 +50,9 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
     relay = relay_of(request)
     counts = relay.counters
     lines = [
+        "# HELP fynlo_relay_storage_info the storage backend this relay runs on",
+        "# TYPE fynlo_relay_storage_info gauge",
+        f'fynlo_relay_storage_info{{backend="{type(relay.storage).__name__}"}} 1',
         *_metric("pushes_total", "counter", "pushes that were stored", counts.pushes),
         *_metric("pulls_total", "counter", "pull requests answered", counts.pulls),
         *_metric("updates_appended_total", "counter", "updates appended", counts.updates_appended),

@@ -19,8 +19,10 @@ from cloud.relay.storage.base import NotFound, Store
 from shared.credentials import decode_jwt, encode_jwt, verify_secret
 from shared.ids import uuid7
 from shared.problems import ApiError
+from shared.throttle import Backoff, retry_after_s
 
 OWNER_TOKEN_TYPE = "owner"
+OWNER_BACKOFF = Backoff()  # five free failures, then 1 s, 2 s, 4 s ... up to 15 min
 
 
 class LoginRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -99,25 +101,41 @@ async def _own_store(request: Request[Any, Any, Any], owner: Principal, store_id
 
 @post("/auth/login", status_code=200, tags=["owner"])
 async def login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -> OwnerToken:
-    """An owner's password login; answers an access token for the owner API."""
+    """An owner's password login; answers an access token for the owner API. After five wrong
+    passwords for one account from one address, each further try from there waits twice as long
+    as the one before (429 with Retry-After); other addresses are not slowed."""
     relay = relay_of(request)
     email = data.email.strip().lower()
-    # Keyed by address and email: guessing one owner's password is slowed, while a flood from
-    # elsewhere cannot lock that owner out of their own dashboard.
     client = request.client.host if request.client else "?"
+    # A flood of tries, right or wrong, is cut short first (per address and email, so it never
+    # holds up the owner's own logins from elsewhere).
     wait_s = relay.login_limiter.take(f"{client} {email}")
     if wait_s:
         raise ApiError(
             429,
             "too-many-requests",
-            "Too many login attempts for this email: wait and retry.",
+            "Too many login attempts for this email from here: wait and retry.",
             {"Retry-After": str(math.ceil(wait_s))},
+        )
+    # Failures count per account *and* address, reserved before the check and kept in storage
+    # (cloud.relay.storage.logins): guessing one owner's password from one place gets slower
+    # and slower, while a stranger's guesses from elsewhere never keep the owner out.
+    key = f"{email}|{client}"
+    wait_ms = await relay.storage.take_login(key, relay.clock(), OWNER_BACKOFF)
+    if wait_ms:
+        retry = retry_after_s(wait_ms)
+        raise ApiError(
+            429,
+            "too-many-requests",
+            f"Too many wrong passwords from here: wait {retry} s before the next try.",
+            {"Retry-After": retry},
         )
     owner = await relay.storage.owner_by_email(email)
     stored = owner.password_hash if owner else None
     # Argon2 takes tens of milliseconds of CPU: off the event loop, so sync keeps flowing.
     if not await anyio.to_thread.run_sync(verify_secret, stored, data.password) or not owner:
         raise ApiError(401, "login-failed", "Wrong email or password.")
+    await relay.storage.undo_login(key)  # a success is no failure; earlier failures stand
     now_s = relay.clock() // 1000
     ttl_s = relay.config.owner_access_ttl_s
     claims = {

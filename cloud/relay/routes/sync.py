@@ -22,11 +22,13 @@ import pycrdt
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 
+from cloud.relay import policy
 from cloud.relay.routes import device_for, relay_of
 from cloud.relay.shadows import Incomplete, Shadow, Shadows
 from cloud.relay.storage import merge
 from cloud.relay.storage.base import Device, Storage
 from shared.problems import ApiError
+from shared.schemas.layout import doc_kind
 from shared.schemas.sync import (
     EMPTY_STATE_VECTOR,
     MAX_BODY_BYTES,
@@ -118,6 +120,17 @@ def _truncated(body: bytes) -> bool:
     return not inflater.unconsumed_tail and not inflater.eof
 
 
+def _check_kinds(doc_ids: list[str]) -> None:
+    unknown = sorted({d for d in doc_ids if doc_kind(d) is None})
+    if unknown:
+        raise ApiError(
+            422,
+            "unknown-document",
+            f"No document of this kind exists: {', '.join(unknown[:5])}; nothing was stored.",
+            doc_ids=unknown,
+        )
+
+
 def _check_scope(device: Device, doc_ids: list[str]) -> None:
     outside = sorted({d for d in doc_ids if not in_scope(d, device.org_id, device.store_id)})
     if outside:
@@ -188,13 +201,14 @@ async def push(request: Request[Any, Any, Any], device: NamedDependency[Device])
     try:
         message = await _read(request, PushRequest)
         _check_scope(device, [doc.doc_id for doc in message.docs])
+        _check_kinds([doc.doc_id for doc in message.docs])
         await _check_push(message)
         async with AsyncExitStack() as stack:
             shadows = [
                 await stack.enter_async_context(relay.shadows.use(doc.doc_id))
                 for doc in _one_per_doc(message)
             ]
-            await _admit_all(relay.shadows, shadows, message)
+            await _admit_all(relay.shadows, shadows, message, device.store_id, relay.clock())
             acks = await _append_all(relay.storage, shadows, message, relay.clock())
     except ApiError:
         relay.counters.rejected_pushes += 1
@@ -218,11 +232,25 @@ def _one_per_doc(message: PushRequest) -> list[PushDoc]:
     return sorted(message.docs, key=lambda doc: doc.doc_id)
 
 
-async def _admit_all(shadows: Shadows, held: list[Shadow], message: PushRequest) -> None:
+async def _admit_all(
+    shadows: Shadows, held: list[Shadow], message: PushRequest, store_id: str, now_ms: int
+) -> None:
+    """Apply each document's updates to its shadow and check what they changed (policy)."""
     by_id = {doc.doc_id: doc for doc in message.docs}
     for shadow in held:
         try:
-            await shadows.admit(shadow, by_id[shadow.doc_id].updates)
+            with policy.watching(shadow.doc, shadow.doc_id) as watch:
+                await shadows.admit(shadow, by_id[shadow.doc_id].updates)
+            policy.check(shadow.doc, shadow.doc_id, watch, store_id, now_ms)
+        except policy.Refused as exc:
+            raise ApiError(
+                exc.status,
+                exc.code,
+                f"{exc}; nothing was stored.",
+                doc_id=exc.doc_id,
+                collection=exc.root,
+                key=exc.key,
+            ) from exc
         except Incomplete as exc:
             raise ApiError(
                 422,

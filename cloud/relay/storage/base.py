@@ -26,6 +26,7 @@ import msgspec
 
 from cloud.relay.storage.merge import Segment
 from shared.schemas.sync import DocHead, PulledDoc, PushAck, Update
+from shared.throttle import Backoff
 
 
 class StorageError(Exception):
@@ -163,6 +164,14 @@ class Storage(abc.ABC):
         """Store ``segment`` and drop the rows it folds, unless a segment was added since it was
         built (False)."""
 
+    @abc.abstractmethod
+    async def rewrite_history(
+        self, doc_id: str, expected_head: int, body: bytes, at_ms: int
+    ) -> bool:
+        """Make ``body`` (a snapshot) the document's whole stored history at head
+        ``expected_head + 1``, the old rows and segments gone for good; False, changing nothing,
+        when the head is no longer ``expected_head`` (see ``rewrite``)."""
+
     # --- who may sync ----------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -194,6 +203,19 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def owner_by_email(self, email: str) -> Owner | None: ...
+
+    @abc.abstractmethod
+    async def list_owners(self, org_id: str) -> list[Owner]:
+        """The org's owner accounts, by id."""
+
+    @abc.abstractmethod
+    async def take_login(self, key: str, now_ms: int, rule: Backoff) -> int:
+        """Reserve a password attempt for ``key``: 0, or the milliseconds to wait first (see
+        ``logins``)."""
+
+    @abc.abstractmethod
+    async def undo_login(self, key: str) -> None:
+        """The attempt reserved for ``key`` succeeded: it is no failure."""
 
     @abc.abstractmethod
     async def add_enrollment_code(

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import errors
 from psycopg.pq import TransactionStatus
 
-from cloud.relay.storage import devices, merge
+from cloud.relay.storage import devices, logins, merge, rewrite
 from cloud.relay.storage.base import (
     Conflict,
     Device,
@@ -37,6 +37,7 @@ from shared.schemas.sync import (
     merge_state_vectors,
     update_hash,
 )
+from shared.throttle import Backoff
 
 S = TypeVar("S", bound=msgspec.Struct)
 T = TypeVar("T")
@@ -86,6 +87,7 @@ _MIGRATIONS = [
     ALTER TABLE doc_heads ADD COLUMN state_vector bytea;
     """,
     devices.MIGRATION,  # replacement codes; devices by store and org
+    logins.MIGRATION,  # owner password failures, per account and client address
 ]
 
 
@@ -341,6 +343,14 @@ class PostgresStorage(Storage):
             )
         return True
 
+    async def rewrite_history(
+        self, doc_id: str, expected_head: int, body: bytes, at_ms: int
+    ) -> bool:
+        # The head's row lock (the plan's first step) serialises this with pushes and swaps.
+        # Deleted rows' bytes stay in PostgreSQL's dead tuples until its next VACUUM.
+        async with self._tx() as conn:
+            return await run_plan(conn, rewrite.rewrite(doc_id, expected_head, body, at_ms))
+
     async def notify(self, channel: str, payloads: list[str]) -> None:
         """NOTIFY ``channel`` once per payload, in one statement (delivered as it commits)."""
         async with self._pool.connection() as conn:
@@ -393,10 +403,22 @@ class PostgresStorage(Storage):
         await self._insert("owners", owner, f"no org {org_id!r}")
         return owner
 
+    async def list_owners(self, org_id: str) -> list[Owner]:
+        sql = f"SELECT {_columns(Owner)} FROM owners WHERE org_id = %s ORDER BY id"
+        return [_struct(Owner, r) for r in await self._rows(sql, org_id)]
+
     async def owner_by_email(self, email: str) -> Owner | None:
         sql = f"SELECT {_columns(Owner)} FROM owners WHERE email = %s"
         rows = await self._rows(sql, email.lower())
         return _struct(Owner, rows[0]) if rows else None
+
+    async def take_login(self, key: str, now_ms: int, rule: Backoff) -> int:
+        async with self._tx() as conn:
+            return await run_plan(conn, logins.take(key, now_ms, rule))
+
+    async def undo_login(self, key: str) -> None:
+        async with self._tx() as conn:
+            await run_plan(conn, logins.undo(key))
 
     async def add_enrollment_code(
         self, code_hash: str, store_id: str, expires_at_ms: int, *, replace: bool = False

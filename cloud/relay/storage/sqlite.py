@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import apsw
 import msgspec
 
-from cloud.relay.storage import devices, merge
+from cloud.relay.storage import devices, logins, merge, rewrite
 from cloud.relay.storage.base import (
     Conflict,
     Device,
@@ -27,6 +27,7 @@ from cloud.relay.storage.base import (
     StorageError,
     Store,
 )
+from shared.datadir import private_dir, private_file
 from shared.schemas.sync import (
     DocHead,
     PulledDoc,
@@ -35,6 +36,7 @@ from shared.schemas.sync import (
     merge_state_vectors,
     update_hash,
 )
+from shared.throttle import Backoff
 
 T = TypeVar("T")
 S = TypeVar("S", bound=msgspec.Struct)
@@ -80,6 +82,7 @@ _MIGRATIONS = [
     ALTER TABLE doc_heads ADD COLUMN state_vector BLOB;
     """,
     devices.MIGRATION,  # replacement codes; devices by store and org
+    logins.MIGRATION,  # owner password failures, per account and client address
 ]
 
 
@@ -122,6 +125,8 @@ class _Thread:
         self._conn = await self.call(lambda _: self._connect())
 
     def _connect(self) -> apsw.Connection:
+        if self._writer:
+            private_file(self._path)  # owner-only, and so are the -wal and -shm files
         conn = apsw.Connection(str(self._path))
         conn.set_busy_timeout(BUSY_TIMEOUT_MS)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -170,7 +175,7 @@ class SqliteStorage(Storage):
         self._reader = _Thread(path, "relay-db-reader", writer=False)
 
     async def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         await self._writer.open()  # migrates before the reader looks at the schema
         await self._reader.open()
 
@@ -223,6 +228,17 @@ class SqliteStorage(Storage):
     async def swap_segment(self, doc_id: str, segment: merge.Segment, at_ms: int) -> bool:
         return await self._write(_swap, doc_id, segment, at_ms)
 
+    async def rewrite_history(
+        self, doc_id: str, expected_head: int, body: bytes, at_ms: int
+    ) -> bool:
+        done: bool = await self._write(
+            _zeroing, rewrite.rewrite(doc_id, expected_head, body, at_ms)
+        )
+        if done:
+            # Old versions of the pages stay in the WAL until it starts over: empty it now.
+            await self._writer.call(lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return done
+
     # --- who may sync ----------------------------------------------------------------------------
 
     async def create_org(self, org_id: str, name: str, at_ms: int) -> Org:
@@ -262,10 +278,21 @@ class SqliteStorage(Storage):
         await self._write(_insert, "owners", owner, ("orgs", org_id))
         return owner
 
+    async def list_owners(self, org_id: str) -> list[Owner]:
+        sql = f"SELECT {_columns(Owner)} FROM owners WHERE org_id = ? ORDER BY id"
+        return [_struct(Owner, r) for r in await self._rows(sql, org_id)]
+
     async def owner_by_email(self, email: str) -> Owner | None:
         sql = f"SELECT {_columns(Owner)} FROM owners WHERE email = ?"
         rows = await self._rows(sql, email.lower())
         return _struct(Owner, rows[0]) if rows else None
+
+    async def take_login(self, key: str, now_ms: int, rule: Backoff) -> int:
+        wait_ms: int = await self._write(run_plan, logins.take(key, now_ms, rule))
+        return wait_ms
+
+    async def undo_login(self, key: str) -> None:
+        await self._write(run_plan, logins.undo(key))
 
     async def add_enrollment_code(
         self, code_hash: str, store_id: str, expires_at_ms: int, *, replace: bool = False
@@ -312,6 +339,16 @@ def run_plan(conn: apsw.Connection, plan: devices.Plan[T]) -> T:
             step = plan.send(conn.execute(step.sql, step.params).fetchall())
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+def _zeroing(conn: apsw.Connection, plan: devices.Plan[T]) -> T:
+    """Run a plan with ``secure_delete``: what it deletes is overwritten with zeros in the file,
+    not left in free space for anyone who reads the file."""
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        return run_plan(conn, plan)
+    finally:
+        conn.execute("PRAGMA secure_delete = OFF")
 
 
 _HELD = """SELECT 1 FROM doc_updates WHERE doc_id = :d AND hash = :h

@@ -8,6 +8,7 @@ from litestar import Request, Router, get
 from litestar.params import Parameter
 
 from edge.app.auth.principal import Actor, requires
+from edge.app.params import DayQuery
 from edge.domain.permissions import AUDIT_READ
 from edge.store import rowdata
 from shared.schemas.documents import AuditEntry
@@ -16,7 +17,7 @@ from shared.schemas.documents import AuditEntry
 @get("/audit", guards=[requires(AUDIT_READ)])
 async def list_audit(
     request: Request[Actor, Any, Any],
-    day: Annotated[str | None, Parameter(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    day: DayQuery = None,
     entity_id: Annotated[str | None, Parameter(max_length=64)] = None,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
 ) -> list[AuditEntry]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import apsw
 import jwt
 import msgspec
 from litestar.connection import ASGIConnection
@@ -69,6 +70,9 @@ class TokenAuth(AbstractAuthenticationMiddleware):
             ) from exc
         if claims.get("typ") != "access":
             raise ApiError(401, "unauthorized", "Use an access token here, not a refresh token.")
+        device_id = claims.get("dev")
+        if device_id and device_revoked(connection.app.state.edge.store.read, device_id):
+            raise device_refused()
         actor = Actor(
             employee_id=claims["sub"],
             role=claims["role"],
@@ -80,6 +84,8 @@ class TokenAuth(AbstractAuthenticationMiddleware):
 
 
 # Verified access tokens, so a tablet's next request skips the signature check (until expiry).
+# Revoking a tablet forgets its tokens here, and a token is only remembered after its tablet was
+# found unrevoked in the store: a revoked tablet's tokens stop working at once.
 _VERIFIED: dict[str, tuple[float, Actor, dict[str, Any]]] = {}
 _VERIFIED_MAX = 4096
 
@@ -88,6 +94,30 @@ def _remember(token: str, actor: Actor, claims: dict[str, Any]) -> None:
     if len(_VERIFIED) >= _VERIFIED_MAX:
         _VERIFIED.clear()  # a store has a few dozen tablets: this only bounds a flood
     _VERIFIED[token] = (float(claims["exp"]), actor, claims)
+
+
+def forget_device(device_id: str) -> None:
+    """Drop the remembered tokens of a revoked tablet: its next request is checked again."""
+    for token, (_, actor, _) in list(_VERIFIED.items()):
+        if actor.device_id == device_id:
+            _VERIFIED.pop(token, None)
+
+
+def device_revoked(conn: apsw.Connection, device_id: str) -> bool:
+    """Whether a tablet was revoked (or never paired here): its tokens are refused."""
+    row = conn.execute(
+        "SELECT 1 FROM devices WHERE id = ? AND revoked_at_ms IS NULL", (device_id,)
+    ).fetchone()
+    return row is None
+
+
+def device_refused() -> ApiError:
+    return ApiError(
+        401,
+        "unauthorized",
+        "This tablet's pairing was revoked: pair it again.",
+        {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
 
 def requires(permission: str) -> Any:

@@ -10,7 +10,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from edge.app.audit import audit
 from edge.app.auth import service
-from edge.app.auth.principal import Actor, requires
+from edge.app.auth.principal import Actor, forget_device, requires
 from edge.app.auth.tokens import TokenPair
 from edge.app.context import Edge
 from edge.domain.permissions import DEVICE_MANAGE, DEVICE_PAIR
@@ -84,7 +84,8 @@ async def list_devices(request: Request[Actor, Any, Any]) -> list[Device]:
 
 @delete("/devices/{device_id:str}", guards=[requires(DEVICE_MANAGE)], status_code=204)
 async def revoke_device(request: Request[Actor, Any, Any], device_id: FromPath[str]) -> None:
-    """Revoke a tablet: its token stops working at once (existing access tokens expire soon)."""
+    """Revoke a tablet: its device token, access and refresh tokens stop working at once, and
+    its live event socket is closed."""
     edge = _edge(request)
     actor = request.user
 
@@ -98,6 +99,8 @@ async def revoke_device(request: Request[Actor, Any, Any], device_id: FromPath[s
         audit(tx, edge, actor, "device.revoke", "device", device_id)
 
     await edge.store.writer.run(command)
+    forget_device(device_id)  # after the commit: a token checked again now finds it revoked
+    edge.hub.cut_off(device_id)
 
 
 @post("/auth/pin", exclude_from_auth=True, status_code=200)
@@ -106,7 +109,8 @@ async def login_pin(
     data: JSONBody[PinLogin],
     device_token: Annotated[str | None, HeaderParameter(name="X-Device-Token")] = None,
 ) -> TokenPair:
-    """Log in with a PIN on a paired tablet; five wrong PINs lock the tablet for five minutes."""
+    """Log in with a PIN on a paired tablet. Five wrong PINs within five minutes lock the tablet
+    until the oldest is five minutes old (429 with Retry-After); a right PIN does not undo them."""
     return await service.pin_login(_edge(request), device_token, data.pin)
 
 
@@ -114,8 +118,11 @@ async def login_pin(
 async def login_password(
     request: Request[Any, Any, Any], data: JSONBody[PasswordLogin]
 ) -> TokenPair:
-    """Back-office login for owners and managers."""
-    return await service.password_login(_edge(request), data.email, data.password)
+    """Back-office login for owners and managers. After five wrong passwords for one account from
+    one address, each further try from there waits twice as long as the last (429 with
+    Retry-After); other addresses are not slowed."""
+    client = request.client.host if request.client else "?"
+    return await service.password_login(_edge(request), data.email, data.password, client)
 
 
 @post("/auth/refresh", exclude_from_auth=True, status_code=200)

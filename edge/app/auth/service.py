@@ -1,4 +1,8 @@
-"""Pairing tablets, logging employees in, lockout, and resolving inline manager overrides."""
+"""Pairing tablets, logging employees in, and resolving inline manager overrides.
+
+Every PIN or password attempt is reserved in the store before the secret is checked
+(edge.app.auth.lockout); PINs are looked up among this store's verifiers only
+(edge.app.auth.pins)."""
 
 from __future__ import annotations
 
@@ -10,17 +14,18 @@ import jwt
 import msgspec
 
 from edge.app.audit import audit
-from edge.app.auth.principal import Actor
+from edge.app.auth import lockout, pins
+from edge.app.auth.principal import Actor, device_refused, device_revoked
 from edge.app.auth.tokens import TokenPair, issue_tokens
 from edge.app.context import Edge
-from edge.app.security import new_pairing_code, pin_tag
+from edge.app.security import new_pairing_code
 from edge.store import rowdata
 from edge.store.db import connect, db_path
 from edge.store.writer import WriteTx
 from shared.credentials import decode_jwt, new_token, token_digest, verify_secret
 from shared.ids import uuid7
 from shared.problems import ApiError
-from shared.schemas.documents import Employee, people_doc
+from shared.schemas.documents import Employee
 
 
 class PairingCode(msgspec.Struct, kw_only=True):
@@ -109,33 +114,34 @@ def device_for_token(conn: apsw.Connection, token: str | None) -> str:
 
 
 async def pin_login(edge: Edge, device_token: str | None, pin: str) -> TokenPair:
-    """Log in by PIN on a paired tablet; wrong PINs count towards the device's lockout."""
+    """Log in by PIN on a paired tablet; every wrong PIN counts against the tablet."""
     device_id = device_for_token(edge.store.read, device_token)
-    employee = await check_pin(edge, f"device:{device_id}", pin)
+    employee = await check_pin(edge, lockout.pin_scopes(device_id), pin, device_id)
     return issue_tokens(edge, employee, device_id)
 
 
-async def password_login(edge: Edge, email: str, password: str) -> TokenPair:
-    """Back-office login for owners and managers."""
-    scope = f"email:{email.strip().lower()}"
-    ensure_not_locked(edge, scope)
+async def password_login(edge: Edge, email: str, password: str, client: str) -> TokenPair:
+    """Back-office login for owners and managers; failures slow this address for this account."""
+    email = email.strip().lower()
+    attempt = await lockout.reserve_password(edge, email, client)
     row = edge.store.read.execute(
         "SELECT data FROM employees WHERE lower(email) = ? AND active = 1 AND role IN"
         " ('owner', 'manager')",
-        (email.strip().lower(),),
+        (email,),
     ).fetchone()
     employee = rowdata.decode(row[0], Employee) if row else None
     ok = await asyncio.to_thread(
         verify_secret, employee.password_hash if employee else None, password
     )
     if not ok or employee is None:
-        await record_failure(edge, scope)
         raise ApiError(401, "login-failed", "Wrong email or password.")
+    await lockout.succeeded(edge, attempt)
     return issue_tokens(edge, employee, None)
 
 
 async def refresh_tokens(edge: Edge, refresh_token: str) -> TokenPair:
-    """A new token pair for a still-active employee holding a valid refresh token."""
+    """A new token pair for a still-active employee holding a valid refresh token, on a tablet
+    that is still paired."""
     try:
         claims = decode_jwt(edge.jwt_key, refresh_token)
     except jwt.InvalidTokenError as exc:
@@ -144,49 +150,57 @@ async def refresh_tokens(edge: Edge, refresh_token: str) -> TokenPair:
         ) from exc
     if claims.get("typ") != "refresh":
         raise ApiError(401, "unauthorized", "That is not a refresh token.")
+    device_id = claims.get("dev")
+    if device_id and device_revoked(edge.store.read, device_id):
+        raise device_refused()
     employee = active_employee(edge.store.read, claims["sub"])
     if employee is None:
         raise ApiError(401, "unauthorized", "This employee is no longer active.")
-    return issue_tokens(edge, employee, claims.get("dev"))
+    return issue_tokens(edge, employee, device_id)
 
 
-async def check_pin(edge: Edge, scope: str, pin: str) -> Employee:
-    """The active employee whose PIN this is, or a 401 that counts towards the lockout."""
-    ensure_not_locked(edge, scope)
-    employee = find_by_pin(edge, pin)
-    ok = await asyncio.to_thread(verify_secret, employee.pin_hash if employee else None, pin)
-    if not ok or employee is None:
-        await record_failure(edge, scope)
+async def check_pin(
+    edge: Edge, scopes: list[str], pin: str, device_id: str | None = None
+) -> Employee:
+    """The active employee whose PIN at this store this is, or a 401 that counts in ``scopes``
+    (429 while one of them is locked out)."""
+    attempt = await lockout.reserve_pin(edge, scopes)
+    found = await asyncio.to_thread(pins.find_by_pin, edge, pin)
+    if found is None:
         raise ApiError(401, "wrong-pin", "That PIN is not right.")
-    await clear_failures(edge, scope)
-    return employee
+    await lockout.succeeded(edge, attempt)
+    if found.verifier.pin_tag is None:
+        await _tag(edge, found, pin, device_id)
+    return found.employee
+
+
+async def _tag(edge: Edge, found: pins.Found, pin: str, device_id: str | None) -> None:
+    """A verifier moved from the old people document gets its tag at its first login."""
+    employee = found.employee
+    actor = Actor(
+        employee_id=employee.id, role=employee.role, name=employee.name, device_id=device_id
+    )
+
+    def command(tx: WriteTx) -> None:
+        if pins.tag_untagged(tx, edge.store_id, found, pin):
+            audit(tx, edge, actor, "employee.pin_tagged", "employee", employee.id)
+
+    await edge.store.writer.run(command)
 
 
 async def resolve_approver(edge: Edge, actor: Actor, manager_pin: str | None) -> Actor | None:
-    """The employee approving inline with their PIN (None when no PIN was given)."""
+    """The employee approving inline with their PIN (None when no PIN was given).
+
+    A wrong approval PIN counts against the tablet and against the employee asking, so nobody
+    grinds a manager's PIN through approvals, from one tablet or from many.
+    """
     if not manager_pin:
         return None
-    scope = f"device:{actor.device_id}" if actor.device_id else f"employee:{actor.employee_id}"
-    employee = await check_pin(edge, scope, manager_pin)
+    scopes = lockout.pin_scopes(actor.device_id, actor)
+    employee = await check_pin(edge, scopes, manager_pin, actor.device_id)
     return Actor(
         employee_id=employee.id, role=employee.role, name=employee.name, device_id=actor.device_id
     )
-
-
-def find_by_pin(edge: Edge, pin: str) -> Employee | None:
-    conn = edge.store.read
-    row = conn.execute(
-        "SELECT value FROM doc_values WHERE doc_id = ? AND collection = 'meta' AND key ="
-        " 'pin_pepper'",
-        (people_doc(edge.org_id),),
-    ).fetchone()
-    if row is None:
-        return None
-    tag = pin_tag(msgspec.json.decode(row[0]), pin)
-    found = conn.execute(
-        "SELECT data FROM employees WHERE pin_tag = ? AND active = 1", (tag,)
-    ).fetchone()
-    return rowdata.decode(found[0], Employee) if found else None
 
 
 def active_employee(conn: apsw.Connection, employee_id: str) -> Employee | None:
@@ -194,37 +208,3 @@ def active_employee(conn: apsw.Connection, employee_id: str) -> Employee | None:
         "SELECT data FROM employees WHERE id = ? AND active = 1", (employee_id,)
     ).fetchone()
     return rowdata.decode(row[0], Employee) if row else None
-
-
-def ensure_not_locked(edge: Edge, scope: str) -> None:
-    """429 while ``scope`` has had too many wrong attempts inside the lockout window."""
-    now = edge.clock()
-    window_ms = edge.config.lockout_window_s * 1000
-    rows = edge.store.read.execute(
-        "SELECT at_ms FROM login_failures WHERE scope = ? AND at_ms > ? ORDER BY at_ms",
-        (scope, now - window_ms),
-    ).fetchall()
-    if len(rows) >= edge.config.pin_attempts:
-        retry_s = max(1, (rows[-edge.config.pin_attempts][0] + window_ms - now) // 1000)
-        raise ApiError(
-            429,
-            "locked-out",
-            f"Too many wrong attempts: try again in {retry_s} s or ask a manager.",
-            {"Retry-After": str(retry_s)},
-        )
-
-
-async def record_failure(edge: Edge, scope: str) -> None:
-    def command(tx: WriteTx) -> None:
-        tx.conn.execute(
-            "INSERT INTO login_failures (scope, at_ms) VALUES (?, ?)", (scope, tx.at_ms)
-        )
-
-    await edge.store.writer.run(command)
-
-
-async def clear_failures(edge: Edge, scope: str) -> None:
-    def command(tx: WriteTx) -> None:
-        tx.conn.execute("DELETE FROM login_failures WHERE scope = ?", (scope,))
-
-    await edge.store.writer.run(command)

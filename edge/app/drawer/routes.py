@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.auth.service import resolve_approver
@@ -18,6 +18,7 @@ from edge.app.drawer.schemas import (
     OpenSessionRequest,
     SessionView,
 )
+from edge.app.params import DayQuery
 from edge.domain.permissions import DRAWER_CLOSE, DRAWER_OPEN, DRAWER_REPORT
 from shared.schemas.documents import DrawerEntry, DrawerEntryKind
 
@@ -49,7 +50,7 @@ async def current_session(request: Request[Actor, Any, Any]) -> SessionView:
 
 @get("/drawer/sessions", guards=[requires(DRAWER_REPORT)])
 async def list_sessions(
-    request: Request[Actor, Any, Any], day: FromQuery[str | None] = None
+    request: Request[Actor, Any, Any], day: DayQuery = None
 ) -> list[SessionView]:
     """Sessions opened on a business day (YYYY-MM-DD; default the open day)."""
     return service.list_sessions(_edge(request), request.user, day)

@@ -31,27 +31,27 @@ async def list_employees(
 async def get_employee(
     request: Request[Actor, Any, Any], employee_id: FromPath[str]
 ) -> EmployeeView:
-    """One employee."""
-    return EmployeeView.of(service.get_employee(_edge(request).store.read, employee_id))
+    """One employee; ``has_pin``: they can log in by PIN at this store."""
+    conn = _edge(request).store.read
+    return service.view(conn, service.get_employee(conn, employee_id))
 
 
 @post("/employees", guards=[requires(EMPLOYEE_WRITE)], status_code=201)
 async def create_employee(
     request: Request[Actor, Any, Any], data: JSONBody[EmployeeIn]
 ) -> EmployeeView:
-    """Hire an employee; the PIN must not belong to an active colleague (409)."""
-    edge = _edge(request)
-    return await edge.store.writer.run(await service.create_employee(edge, request.user, data))
+    """Hire an employee at this store; the PIN must not belong to an active colleague here (409,
+    counted as a wrong PIN: 429 after a few)."""
+    return await service.create_employee(_edge(request), request.user, data)
 
 
 @patch("/employees/{employee_id:str}", guards=[requires(EMPLOYEE_WRITE)])
 async def patch_employee(
     request: Request[Actor, Any, Any], employee_id: FromPath[str], data: JSONBody[EmployeePatch]
 ) -> EmployeeView:
-    """Change the given fields; ``active: false`` deactivates (no more logins)."""
-    edge = _edge(request)
-    command = await service.patch_employee(edge, request.user, employee_id, data)
-    return await edge.store.writer.run(command)
+    """Change the given fields; ``active: false`` deactivates (no more logins); ``pin`` sets the
+    PIN at this store (409 when a colleague here has it, counted as a wrong PIN)."""
+    return await service.patch_employee(_edge(request), request.user, employee_id, data)
 
 
 router = Router(

@@ -18,7 +18,8 @@ Password = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
 
 
 class EmployeeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A new employee; a password (back-office login) is for owners and managers only."""
+    """A new employee, working at this store; their PIN logs them in here (only). A password
+    (back-office login) is for owners and managers only."""
 
     id: Uuid | None = None
     name: Name
@@ -29,7 +30,10 @@ class EmployeeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class EmployeePatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The fields to change; those left out keep their value (``email: null`` clears it)."""
+    """The fields to change; those left out keep their value (``email: null`` clears it).
+
+    ``pin`` sets the employee's PIN at this store: someone hired at another store logs in here
+    once it is set (the PINs of other stores are not known here)."""
 
     name: Name | UnsetType = UNSET
     role: Role | UnsetType = UNSET
@@ -48,9 +52,10 @@ class EmployeeView(msgspec.Struct, kw_only=True):
     email: str | None
     active: bool
     has_password: bool
+    has_pin: bool = False  # can log in by PIN at this store (a PIN belongs to a store)
 
     @classmethod
-    def of(cls, employee: Employee) -> EmployeeView:
+    def of(cls, employee: Employee, has_pin: bool) -> EmployeeView:
         """The public view of a stored employee."""
         return cls(
             id=employee.id,
@@ -59,4 +64,5 @@ class EmployeeView(msgspec.Struct, kw_only=True):
             email=employee.email,
             active=employee.active,
             has_password=employee.password_hash is not None,
+            has_pin=has_pin,
         )

@@ -10,13 +10,14 @@ from litestar.params import Parameter
 from edge.app.auth.principal import Actor, requires
 from edge.app.context import Edge
 from edge.app.exceptions import queries
+from edge.app.params import DayQuery
 from edge.domain.permissions import DRAWER_REPORT
 
 
 @get("/exceptions", guards=[requires(DRAWER_REPORT)])
 async def list_exceptions(
     request: Request[Actor, Any, Any],
-    day: Annotated[str | None, Parameter(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    day: DayQuery = None,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> list[queries.DuplicateNumber]:
     """Order numbers held by two or more orders of one business day (the latest day first),

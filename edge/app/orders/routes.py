@@ -30,6 +30,7 @@ from edge.app.orders.schemas import (
     RefundCreate,
     RefundResult,
 )
+from edge.app.params import DayQuery
 from edge.domain.business_day import parse_day
 from edge.domain.permissions import (
     ORDER_CREATE,
@@ -75,7 +76,7 @@ async def list_orders(
     request: Req,
     # "state" is a name Litestar reserves for the app state: read the query parameter by alias.
     order_state: Annotated[OrderState | None, QueryParameter(name="state")] = None,
-    day: Annotated[str | None, Parameter(description="business day, YYYY-MM-DD")] = None,
+    day: DayQuery = None,
     limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
 ) -> list[Order]:
     """Orders, newest first, filtered by state and business day."""

@@ -9,8 +9,11 @@ from litestar import Request, Router, get, post
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.context import Edge
+from edge.app.replication.quarantine import list_quarantine
 from edge.domain.permissions import DEVICE_MANAGE
+from edge.store import quarantine
 from edge.store.documents import document_sizes
+from edge.store.quarantine import Quarantined
 from edge.sync import cursors, verify
 from edge.sync.cursors import DocCursor
 from edge.sync.worker import SyncSummary
@@ -33,11 +36,16 @@ class DocStatus(msgspec.Struct, kw_only=True):
     last_repair_ms: int | None
     size_bytes: int  # segments and log held here
     over_budget: bool  # above DOC_BUDGET_BYTES: partitioning has failed for it, tell someone
+    quarantined: int  # entries of it this appliance cannot read (left out, listed below)
 
 
 class SyncStatus(msgspec.Struct, kw_only=True):
     summary: SyncSummary
     docs: list[DocStatus]
+    # Received but unreadable here, left out of the tables while the rest syncs on; the owner
+    # removes them on the relay (GET /api/v1/sync/quarantine lists them too, for managers).
+    quarantined: int
+    quarantine: list[Quarantined]
 
 
 def status(edge: Edge) -> SyncStatus:
@@ -46,6 +54,8 @@ def status(edge: Edge) -> SyncStatus:
     marks = cursors.cursors(conn)
     pending = cursors.pending_counts(conn)
     sizes = document_sizes(conn)
+    unreadable = quarantine.entries(conn)
+    per_doc = quarantine.counts(conn)
     now = edge.clock()
     docs = []
     summary = edge.sync.summary if edge.sync else SyncSummary(enrolled=False)
@@ -69,9 +79,12 @@ def status(edge: Edge) -> SyncStatus:
                 last_repair_ms=mark.last_repair_ms,
                 size_bytes=sizes.get(doc_id, 0),
                 over_budget=sizes.get(doc_id, 0) > DOC_BUDGET_BYTES,
+                quarantined=per_doc.get(doc_id, 0),
             )
         )
-    return SyncStatus(summary=summary, docs=docs)
+    return SyncStatus(
+        summary=summary, docs=docs, quarantined=len(unreadable), quarantine=unreadable
+    )
 
 
 @get("/sync/status", guards=[requires(DEVICE_MANAGE)])
@@ -94,4 +107,8 @@ async def sync_now(request: Request[Actor, Any, Any]) -> SyncSummary:
     return edge.sync.summary
 
 
-router = Router(path="/api/v1", route_handlers=[sync_status, sync_now], tags=["replication"])
+router = Router(
+    path="/api/v1",
+    route_handlers=[sync_status, sync_now, list_quarantine],
+    tags=["replication"],
+)

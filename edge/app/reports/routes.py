@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, Router, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import JSONBody
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.context import Edge
+from edge.app.params import DayPath, DayQuery
 from edge.app.reports import service
 from edge.domain.permissions import DAY_CLOSE, DRAWER_REPORT
 from edge.domain.reports import DayReport
-
-Day = Annotated[str, msgspec.Meta(min_length=10, max_length=10, description="YYYY-MM-DD")]
+from shared.schemas.fields import Day
 
 
 class CloseDayRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -28,9 +28,7 @@ def _edge(request: Request[Any, Any, Any]) -> Edge:
 
 
 @get("/reports/x", guards=[requires(DRAWER_REPORT)])
-async def x_report(
-    request: Request[Actor, Any, Any], day: FromQuery[str | None] = None
-) -> DayReport:
+async def x_report(request: Request[Actor, Any, Any], day: DayQuery = None) -> DayReport:
     """The X report of a business day so far (default: the open day); changes nothing."""
     return service.x_report(_edge(request), day)
 
@@ -46,9 +44,7 @@ async def z_report(
 
 
 @get("/reports/z/{day:str}", guards=[requires(DRAWER_REPORT)])
-async def sealed_z_report(
-    request: Request[Actor, Any, Any], day: FromPath[str]
-) -> service.SealedDay:
+async def sealed_z_report(request: Request[Actor, Any, Any], day: DayPath) -> service.SealedDay:
     """The Z report a closed day was sealed with (404 if the day is not closed)."""
     return service.sealed_day(_edge(request), day)
 

@@ -78,18 +78,19 @@ form.addEventListener("submit", async (event) => {
     const minutes = Math.max(1, Math.round(answer.pairing_code_valid_s / 60));
     document.getElementById("minutes").textContent = minutes;
     document.getElementById("result").hidden = false;
-    waitForStore(answer.store_id);
+    waitForStore();
   } catch (failure) {
     error.textContent = "The appliance did not answer: " + failure;
     button.disabled = false;
   }
 });
-async function waitForStore(storeId) {
+async function waitForStore() {
   const state = document.getElementById("state");
   for (;;) {
     try {
       const health = await (await fetch("/health", {cache: "no-store"})).json();
-      if (health.store_id === storeId) {
+      // The store's app answers "ok" once it has taken over this address from the setup app.
+      if (health.status === "ok") {
         state.textContent = "Ready: the store is serving. Pair the first tablet with the code.";
         return;
       }

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import msgspec
@@ -32,9 +32,21 @@ from edge.store.db import db_path
 from edge.store.errors import StoreError
 from edge.sync.errors import RelayRefused, SyncError
 from shared.ids import now_ms
+from shared.openapi import Problems, StrictStructSchemaPlugin, document
 from shared.problems import ApiError, base_handlers
 
 log = logging.getLogger("fynlo.edge.setup")
+
+# What the enroll endpoint can answer besides 201 (see shared.openapi).
+SETUP_PROBLEMS: dict[str, Problems] = {
+    "POST /api/v1/setup/enroll": {
+        400: ("bad-request",),
+        409: ("already-set-up",),
+        413: ("payload-too-large",),
+        422: ("invalid-relay-url", "enrollment-refused"),
+        502: ("enrollment-incomplete", "relay-unreachable"),
+    },
+}
 
 
 class SetupRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -67,9 +79,9 @@ def create_setup_app(
         return SETUP_PAGE
 
     @get("/health")
-    async def health() -> dict[str, Any]:
-        """Alive and waiting to be enrolled."""
-        return {"status": "setup", "store_id": None, "setup": "/setup"}
+    async def health() -> dict[str, str]:
+        """Alive and waiting to be enrolled (the store's own app answers "ok")."""
+        return {"status": "setup"}
 
     @post("/api/v1/setup/enroll", status_code=201)
     async def enroll(data: JSONBody[SetupRequest]) -> Response[SetupDone]:
@@ -115,13 +127,16 @@ def create_setup_app(
             background=BackgroundTask(_later, on_enrolled),
         )
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[root, page, health, enroll],
         exception_handlers=base_handlers(log, "Setup hit an unexpected error; try again."),
         logging_config=None,
         request_class=StrictRequest,
         request_max_body_size=16 * 1024,
+        plugins=[StrictStructSchemaPlugin()],
     )
+    document(app, (), SETUP_PROBLEMS)
+    return app
 
 
 def _is_relay_url(text: str) -> bool:
