@@ -4,8 +4,8 @@ Readers and Stripe tokenize cards (DESIGN: Identity and access). A server who ty
 card number into an order note, or a tender reference copied off a terminal slip, would put it
 into a replicated document that every replica and the relay keep for years. So any text in an
 entity that holds a run of 13-19 digits (spaces or dashes between them allowed, as cards are
-printed) passing the Luhn check is refused. A run glued to letters (a UUID's groups, a hex id) is
-part of some identifier, not a card.
+printed) passing the Luhn check is refused, wherever it is: a value, a key, a nested detail. A
+run glued to a hex digit (a UUID's groups, a digest) is part of some identifier, not a card.
 
 Codes that are digits by nature (an item's barcode or SKU: an EAN-13 passes Luhn one time in
 ten) are not free text and are not checked. A run is taken whole: 20 or more digits in a row is
@@ -15,18 +15,22 @@ some other number, never a card.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 
 CODE_FIELDS = frozenset({"barcode", "sku"})  # digits by nature, never free text
-# A run stands alone: not glued to letters or digits, nor to them by a dash, so the digit groups of
-# a UUID or any other hex id (``...-70ee-8981-276774077194``) never join into one "card".
-_RUN = re.compile(r"(?<![0-9A-Za-z])(?<![0-9A-Za-z]-)\d(?:[ -]?\d)*(?![0-9A-Za-z])(?!-[0-9A-Za-z])")
+# UUIDs are taken out first: their all-digit groups would join across the dashes. A run is then
+# taken whole and must not be glued to a hex digit (a hex token: a PIN tag, a digest), but may
+# follow a word and a dash ("Visa-4111...").
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_RUN = re.compile(r"(?<![0-9A-Fa-f])\d(?:[ -]?\d)*(?![0-9A-Fa-f])")
 # In msgpack, text is stored verbatim and numbers in binary: 13 digits in a row in the bytes are
 # (almost surely) in some text, worth a closer look; timestamps never make every entity walked.
-_CANDIDATE = re.compile(rb"\d(?:[ -]?\d){12}")
+# Fullwidth digits (UTF-8 EF BC 90-99) read as digits once normalised.
+_CANDIDATE = re.compile(rb"\d(?:[ -]?\d){12}|\xef\xbc[\x90-\x99]")
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -53,6 +57,7 @@ def luhn_valid(digits: str) -> bool:
 
 def holds_card_number(text: str) -> bool:
     """Whether ``text`` holds a run of 13-19 digits that passes the Luhn check."""
+    text = _UUID.sub(" ", unicodedata.normalize("NFKC", text))
     for run in _RUN.finditer(text):
         digits = run.group().replace(" ", "").replace("-", "")
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
@@ -66,8 +71,11 @@ def _paths(value: Any, path: str) -> Iterator[str]:
             yield path
     elif isinstance(value, dict):
         for key, item in value.items():
-            if key not in CODE_FIELDS:
-                yield from _paths(item, f"{path}.{key}" if path else str(key))
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and holds_card_number(key):
+                yield where
+            if path or key not in CODE_FIELDS:  # an entity's own codes only, not any "sku"
+                yield from _paths(item, where)
     elif isinstance(value, list):
         for n, item in enumerate(value):
             yield from _paths(item, f"{path}.{n}" if path else str(n))

@@ -74,7 +74,14 @@ LISTED: dict[str, Problems] = {
     # A push is checked whole before anything is stored (routes.sync), its changes by the
     # rules of cloud.relay.policy.
     "POST /api/v1/sync/push": {
-        403: ("relay-only", "delete-refused", "append-only", "owner-refused"),
+        403: (
+            "relay-only",
+            "delete-refused",
+            "append-only",
+            "owner-refused",
+            "retired-field",
+            "client-id-taken",
+        ),
         422: (
             "hash-mismatch",
             "update-invalid",

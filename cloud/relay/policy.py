@@ -34,12 +34,12 @@ import msgspec
 import pycrdt
 
 from cloud.relay.shadows import ShadowError
-from shared.cards import CardNumberFound, refuse_card_numbers
+from shared.cards import CODE_FIELDS, CardNumberFound, refuse_card_numbers
 from shared.schemas import compact, stamped
 from shared.schemas.layout import Root, doc_kind, doc_roots
 
 MAX_AHEAD_MS = 15 * 60 * 1000  # clocks of appliances and relay agree far better than this
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 RELAY_ONLY_ROOTS = frozenset({"meta"})  # the people document's secrets: minted by the relay
 # Fields older releases wrote that now must stay empty: an org-wide PIN verifier would hand every
 # appliance of the org the PINs of every store (they live in store/{store}/pins).
@@ -71,7 +71,9 @@ class Touched:
     action: str | None = None  # at the root: "add", "update", "delete"; None: only inside it
     old: Any = None  # the value it replaced or deleted (at the root)
     added: set[str] = field(default_factory=set)  # cells added inside an entity
-    deleted: dict[str, Any] = field(default_factory=dict)  # cells deleted inside: their texts
+    # Every (cell key, text) the push deleted or overwrote inside an entity, in order: several
+    # updates in one push may write one key twice, and each value it held counts.
+    replaced: list[tuple[str, Any]] = field(default_factory=list)
     deep: bool = False  # something changed below an entity's cells
 
 
@@ -98,12 +100,11 @@ class Watch:
                     t = self._at(name, str(path[0]))
                     if len(path) > 1:
                         t.deep = True
-                    elif change["action"] == "delete":
-                        t.deleted[str(key)] = change.get("oldValue")
-                    else:
+                        continue
+                    if change["action"] != "delete":
                         t.added.add(str(key))
-                        if change["action"] == "update":
-                            t.deleted[str(key)] = change.get("oldValue")
+                    if change["action"] != "add":
+                        t.replaced.append((str(key), change.get("oldValue")))
 
         return record
 
@@ -129,8 +130,16 @@ def watching(doc: pycrdt.Doc, doc_id: str) -> Iterator[Watch]:
         watch.close()
 
 
-def check(doc: pycrdt.Doc, doc_id: str, watch: Watch, store_id: str, now_ms: int) -> None:
-    """Refused unless every change ``watch`` saw is one a store's appliance may make."""
+def check(
+    doc: pycrdt.Doc,
+    doc_id: str,
+    watch: Watch,
+    store_id: str,
+    now_ms: int,
+    owner_ids: frozenset[str] = frozenset(),
+) -> None:
+    """Refused unless every change ``watch`` saw is one a store's appliance may make;
+    ``owner_ids`` are the org's owner accounts (their staff entries are the relay's)."""
     if doc_kind(doc_id) is None:
         raise Refused(422, "unknown-document", "no document of this kind exists", doc_id)
     roots = {r.name: r for r in doc_roots(doc_id)}
@@ -140,7 +149,7 @@ def check(doc: pycrdt.Doc, doc_id: str, watch: Watch, store_id: str, now_ms: int
         raise Refused(422, "unknown-root", detail, doc_id, name)
     for (name, key), touched in sorted(watch.touched.items()):
         root = roots[name]
-        rule = _Rule(doc, doc_id, root, key, touched, now_ms)
+        rule = _Rule(doc, doc_id, root, key, touched, now_ms, owner_ids)
         if root.name in RELAY_ONLY_ROOTS:
             rule.refuse(403, "relay-only", "only the relay writes these values")
         if root.mode == "encoded":
@@ -159,6 +168,7 @@ class _Rule:
     key: str
     touched: Touched
     now_ms: int
+    owner_ids: frozenset[str]
 
     def refuse(self, status: int, code: str, detail: str) -> None:
         raise Refused(status, code, detail, self.doc_id, self.root.name, self.key)
@@ -189,7 +199,9 @@ class _Rule:
         day = self.doc_id.rsplit("/", 1)[1]
         if getattr(value, "business_day", day) != day:
             self.refuse(422, "entity-invalid", f"an order of another day than {day}")
-        self._no_cards(value)
+        # The bytes as stored, not only what the struct reads: a value past the struct's fields
+        # is ignored by readers but kept and served by the relay all the same.
+        self._no_cards(_plain(raw))
 
     def fields(self) -> None:
         t, name = self.touched, self.root.name
@@ -200,8 +212,12 @@ class _Rule:
             self.refuse(422, "entity-invalid", "an entity's map is never replaced: edit its cells")
         if not isinstance(entity, pycrdt.Map) or t.deep:
             self.refuse(422, "entity-invalid", f"an entry of {name} is a map of field cells")
+        if t.action == "add" and not _UUID.match(self.key):
+            self.refuse(422, "entity-invalid", "an entity's key is its id, a lower-case UUID")
         assert isinstance(entity, pycrdt.Map)
         after = dict(entity.items())
+        if name == "employees":
+            self._never_an_owner(after)
         added = set(after) if t.action == "add" else t.added & set(after)
         for cell_key in sorted(added):
             self._cell(cell_key, after[cell_key])
@@ -210,13 +226,16 @@ class _Rule:
             current = msgspec.convert({**values, "id": self.key}, self.root.struct)
         except (ValueError, msgspec.ValidationError) as exc:
             self.refuse(422, "entity-invalid", f"not a readable {self.root.struct.__name__}: {exc}")
-        if name == "employees":
-            before = {k: v for k, v in after.items() if k not in t.added} | t.deleted
-            was = stamped.values(before).get("role") if t.action != "add" else None
-            if "owner" in (getattr(current, "role", None), was):
-                detail = "a store's appliance never creates or changes an owner"
-                self.refuse(403, "owner-refused", detail)
         self._no_cards(current)
+
+    def _never_an_owner(self, after: dict[str, Any]) -> None:
+        """No entry of an owner account, and no cell saying owner in the entity as it is now or
+        among what the push replaced: whichever cell wins, now or after a later merge, and
+        whatever the push wrote in between, no owner was made, changed or demoted."""
+        cells = [*after.items(), *self.touched.replaced]
+        if self.key in self.owner_ids or any(_says_owner(k, v) for k, v in cells):
+            detail = "a store's appliance never creates or changes an owner"
+            self.refuse(403, "owner-refused", detail)
 
     def flat(self) -> None:
         t = self.touched
@@ -239,6 +258,11 @@ class _Rule:
             self.refuse(422, "cell-invalid", f"{key!r} is not a stamped cell: {exc}")
         if cell.stamp == stamped.ZERO:
             self.refuse(422, "cell-invalid", f"{key!r} has no stamp: every new cell is stamped")
+        if key != stamped.cell_key(cell.field, cell.stamp):
+            self.refuse(422, "cell-invalid", f"{key!r} is not a stamp's one spelling")
+        if not _UUID.match(cell.stamp.replica):
+            detail = f"{key!r}: a store's appliance stamps with its store's id"
+            self.refuse(422, "cell-invalid", detail)
         if cell.stamp.ms > self.now_ms + MAX_AHEAD_MS:
             self.refuse(422, "stamp-ahead", f"{key!r} is stamped ahead of the relay's clock")
         types = _field_types(self.root.struct)
@@ -254,8 +278,33 @@ class _Rule:
             msgspec.convert(cell.value, types[cell.field])
         except msgspec.ValidationError as exc:
             self.refuse(422, "cell-invalid", f"{cell.field}: {exc}")
-        self._no_cards({cell.field: cell.value})
+        # All of the cell's text (who wrote it, any field a reader ignores), its value only
+        # where it is free text: an item's barcode or SKU is digits by nature.
+        whole = _plain(text)
+        if isinstance(whole, dict) and cell.field in CODE_FIELDS:
+            whole.pop("v", None)
+        self._no_cards({cell.field: whole} if cell.field not in CODE_FIELDS else whole)
         return cell
+
+
+def _plain(raw: Any) -> Any:
+    """Whatever a stored value holds, as builtins: msgpack bytes or JSON text decoded without a
+    type, so nothing in it is left out."""
+    try:
+        if isinstance(raw, bytes | bytearray):
+            return msgspec.msgpack.decode(raw)
+        return msgspec.json.decode(raw) if isinstance(raw, str) else raw
+    except msgspec.DecodeError:
+        return raw
+
+
+def _says_owner(key: str, text: Any) -> bool:
+    """Whether a cell is a role cell holding owner (a cell that cannot be read says nothing)."""
+    try:
+        cell = stamped.read_cell(key, text)
+    except stamped.UNREADABLE:
+        return False
+    return cell.field == "role" and cell.value == "owner"
 
 
 def _field_types(struct: type[msgspec.Struct]) -> dict[str, Any]:

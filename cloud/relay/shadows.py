@@ -13,7 +13,9 @@ thread. A shadow whose push or edit failed after being applied is dropped: it ma
 storage does not.
 
 ShadowError
- └── Incomplete    an update builds on updates the relay does not hold
+ ├── Unreadable    an update that cannot be applied at all
+ └── Incomplete    an update builds on updates the relay does not hold (or deletes what it
+                  does not hold)
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import anyio.to_thread
 import pycrdt
 
 from cloud.relay.storage.base import Storage
-from shared.schemas.sync import PushAck, Update
+from shared.schemas.sync import PushAck, Update, decode_state_vector, delete_set_ends
 
 PAGE = 1000  # rows read per storage call while catching up
 INLINE_BYTES = 64 * 1024  # larger updates are applied on a worker thread
@@ -37,6 +39,14 @@ INLINE_BYTES = 64 * 1024  # larger updates are applied on a worker thread
 
 class ShadowError(Exception):
     """Base of the refusals of a push by the shadow of its document."""
+
+
+class Unreadable(ShadowError):
+    """An update the CRDT library cannot apply at all (bytes no Yjs writer makes)."""
+
+    def __init__(self, doc_id: str, index: int, reason: str) -> None:
+        super().__init__(f"update {index} of {doc_id} cannot be applied: {reason}")
+        self.doc_id, self.index = doc_id, index
 
 
 class Incomplete(ShadowError):
@@ -75,12 +85,20 @@ class Shadow:
 
 
 def integrates(doc: pycrdt.Doc, body: bytes) -> bool:
-    """Whether every struct of an update already applied to ``doc`` was integrated.
+    """Whether an update already applied to ``doc`` was integrated whole: every struct, and
+    every deletion it makes is of an item ``doc`` holds.
 
     What ``doc`` lacks of the update, as an update: its first varint counts the clients with
-    structs in it, so 0 means nothing of the update is left pending.
+    structs in it, so 0 means no struct is left pending. A deletion of an item not held yet
+    would wait in every replica and delete that item on arrival, unseen by any check: a device
+    could delete another's payment before it reached the relay.
     """
-    return pycrdt.get_update(body, doc.get_state())[0] == 0
+    state = doc.get_state()
+    lacking = pycrdt.get_update(body, state)
+    if lacking[0] != 0:
+        return False
+    held = decode_state_vector(state)
+    return all(end <= held.get(client, 0) for client, end in delete_set_ends(lacking).items())
 
 
 class Shadows:
@@ -121,7 +139,10 @@ class Shadows:
     async def admit(self, shadow: Shadow, updates: list[Update]) -> None:
         """Apply pushed updates to ``shadow``; Incomplete when one cannot integrate."""
         for n, update in enumerate(updates):
-            await shadow.apply(update.body)
+            try:
+                await shadow.apply(update.body)
+            except Exception as exc:  # pycrdt raises several kinds for bytes it cannot apply
+                raise Unreadable(shadow.doc_id, n, str(exc) or type(exc).__name__) from exc
             if not integrates(shadow.doc, update.body):
                 raise Incomplete(shadow.doc_id, n)
 

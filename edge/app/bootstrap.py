@@ -136,7 +136,7 @@ def open_edge(config: EdgeConfig, identity: tuple[str, str] | None = None) -> Ed
     store.start()
     if identity is not None:
         org_id, store_id = identity
-        store.writer.call(lambda tx: _write_identity(tx, org_id, store_id))
+        store.writer.call(lambda tx: write_identity(tx, org_id, store_id))
     edge = Edge(
         config=config,
         store=store,
@@ -157,7 +157,7 @@ def open_edge(config: EdgeConfig, identity: tuple[str, str] | None = None) -> Ed
     return edge
 
 
-def _write_identity(tx: WriteTx, org_id: str, store_id: str) -> None:
+def write_identity(tx: WriteTx, org_id: str, store_id: str) -> None:
     tx.conn.executemany(
         "INSERT INTO meta (key, value) VALUES (?, ?)",
         [("org_id", org_id), ("store_id", store_id)],

@@ -14,7 +14,9 @@ against it (cloud.relay.policy). Three encodings (see shared.schemas.documents):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 import msgspec
@@ -77,7 +79,7 @@ ROOTS: dict[Kind, tuple[Root, ...]] = {
     "day": DAY,
     "pins": PINS,
 }
-_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_DAY_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def doc_kind(doc_id: str) -> Kind | None:
@@ -95,7 +97,14 @@ def doc_kind(doc_id: str) -> Kind | None:
 
 
 def _is_day(text: str) -> bool:
-    return len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit()
+    """A calendar day written YYYY-MM-DD (ASCII digits only: isdigit takes other scripts')."""
+    if not _DAY_TEXT.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def doc_roots(doc_id: str) -> tuple[Root, ...]:

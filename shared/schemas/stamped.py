@@ -120,7 +120,9 @@ def cells(
             continue
         found.setdefault(cell.field, []).append(cell)
     for field_cells in found.values():
-        field_cells.sort(key=lambda c: c.stamp, reverse=True)
+        # Equal stamps happen only in data no writer of ours made (two spellings of one stamp):
+        # the key breaks the tie, so every replica still reads the same winner.
+        field_cells.sort(key=lambda c: (c.stamp, c.key), reverse=True)
     return found
 
 

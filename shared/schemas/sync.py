@@ -218,6 +218,25 @@ def decode_state_vector(data: bytes) -> dict[int, int]:
     return clocks
 
 
+def delete_set_ends(data: bytes) -> dict[int, int]:
+    """For each client whose items an update deletes, the clock just past the last one it
+    deletes. ``data`` is an update with no structs left (diffed against a state that holds them
+    all): the delete set, which follows the structs, then starts after one zero."""
+    structs, pos = _varuint(data, 0)
+    if structs:
+        raise ValueError("the update still holds structs: diff it against a state first")
+    clients, pos = _varuint(data, pos)
+    ends: dict[int, int] = {}
+    for _ in range(clients):
+        client, pos = _varuint(data, pos)
+        ranges, pos = _varuint(data, pos)
+        for _ in range(ranges):
+            clock, pos = _varuint(data, pos)
+            length, pos = _varuint(data, pos)
+            ends[client] = max(ends.get(client, 0), clock + length)
+    return ends
+
+
 def encode_state_vector(clocks: dict[int, int]) -> bytes:
     out = bytearray()
     _put_varuint(out, len(clocks))

@@ -27,6 +27,7 @@ from cloud.relay.app import Relay, create_app
 from cloud.relay.config import RelayConfig
 from cloud.relay.routes.enroll import issue_code
 from cloud.relay.storage.base import Storage
+from edge.app.bootstrap import write_identity
 from edge.store.compaction import compact_once
 from edge.store.db import connect
 from edge.store.documents import document_ids, load_doc
@@ -42,7 +43,8 @@ from shared.schemas import stamped
 from tests.support.sync import doc_content, state_vector
 
 ORG = "org1"
-STORES = ("s0", "s1", "s2")
+# Store ids as the relay makes them: an appliance stamps its edits with its store's id.
+STORES = tuple(f"0190f000-0000-7000-9000-00000000000{n}" for n in range(3))
 CATALOG = d.catalog_doc(ORG)
 BUSINESS_DAY = "2026-11-26"
 BASE = "http://relay.test"
@@ -161,6 +163,7 @@ async def open_replica(relay: Relay, app: httpx.ASGITransport, data_dir: Path, n
     create(data_dir)
     store = Store(data_dir)
     store.start()
+    store.writer.call(lambda tx: write_identity(tx, ORG, store_id))
     link = Link(app)
     client = RelayClient(BASE, enrollment.token, transport=link)
     worker = SyncWorker(store, client, org_id=ORG, store_id=store_id)

@@ -35,6 +35,7 @@ _TABLES = [
     "doc_segments",
     "doc_folded",
     "login_attempts",
+    "doc_clients",
 ]
 
 

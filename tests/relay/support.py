@@ -185,6 +185,7 @@ def map_edits(values: dict[str, Any]) -> tuple[pycrdt.Doc, list[bytes]]:
 
 
 NOTES_DAY = "store/any/day/2025-01-01"
+TEST_STORE = "00000000-0000-7000-8000-000000000001"  # the replica test cells are stamped by
 
 
 def edits(values: dict[str, Any], doc_id: str = NOTES_DAY) -> tuple[pycrdt.Doc, list[bytes]]:
@@ -205,7 +206,7 @@ def edits(values: dict[str, Any], doc_id: str = NOTES_DAY) -> tuple[pycrdt.Doc, 
             if kind == "people":
                 fields["role"] = "server"
             cells = stamped.new_cells(
-                fields, stamped.Stamping(time.time_ns() // 1_000_000, "t", None)
+                fields, stamped.Stamping(time.time_ns() // 1_000_000, TEST_STORE, None)
             )
             root = "categories" if kind == "catalog" else "employees"
             doc.get(root, type=pycrdt.Map)[key] = pycrdt.Map(cells)

@@ -23,7 +23,7 @@ from websockets.sync.client import connect
 from shared.ids import now_ms, uuid7
 from shared.schemas import stamped
 from shared.schemas.documents import Category, Item, StoreSettings, catalog_doc, settings_doc
-from tests.relay.support import RelayServer, SyncClient, relay_cli
+from tests.relay.support import TEST_STORE, RelayServer, SyncClient, relay_cli
 from tests.support.problems import assert_problem
 
 PASSWORD = "owner-password-1"
@@ -89,7 +89,7 @@ def _put(doc: pycrdt.Doc, coll: str, entity: Item | Category) -> bytes:
     """Write an entity as the edge does (nested Map of stamped cells); the update it made."""
     before = doc.get_state()
     cells = stamped.new_cells(
-        msgspec.structs.asdict(entity), stamped.Stamping(now_ms(), "store", None)
+        msgspec.structs.asdict(entity), stamped.Stamping(now_ms(), TEST_STORE, None)
     )
     doc.get(coll, type=pycrdt.Map)[entity.id] = pycrdt.Map(cells)
     return doc.get_update(before)
@@ -145,7 +145,7 @@ def test_the_owner_and_a_store_editing_other_fields_at_once_both_keep_their_edit
     assert world.owner.patch(url, json={"price_minor": 375}).status_code == 200
     # The store renames the latte without having seen the owner's price.
     before = doc.get_state()
-    stamping = stamped.Stamping(now_ms(), "store", None)
+    stamping = stamped.Stamping(now_ms(), TEST_STORE, None)
     stamped.write(doc.get("items", type=pycrdt.Map)[latte.id], "name", "Caffè latte", stamping)
     world.device.push({catalog_doc(world.org): [doc.get_update(before)]})
 

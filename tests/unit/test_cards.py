@@ -27,6 +27,9 @@ def test_luhn() -> None:
         "4111-1111-1111-1111",
         "amex 3782 822463 10005.",
         f"({VISA})",
+        f"Visa-{VISA}",
+        f"{VISA}-x1",
+        "".join(chr(0xFF10 + int(d)) for d in VISA),  # fullwidth digits
     ],
 )
 def test_printed_card_numbers_are_found(text: str) -> None:
@@ -40,8 +43,8 @@ def test_printed_card_numbers_are_found(text: str) -> None:
         "41111111111111110000",  # 20 digits: some other number
         "table 12, 2 oat lattes",
         "0000000000000000000000000000",
-        f"ab{VISA}",  # glued to letters: part of an identifier
-        f"{VISA}-x1",
+        f"ab{VISA}",  # glued to a hex digit: part of an identifier (a digest, a tag)
+        f"{VISA}f",
     ],
 )
 def test_other_numbers_are_not(text: str) -> None:
@@ -65,3 +68,9 @@ def test_refusal_names_the_field_and_skips_codes() -> None:
     assert found.value.path == "lines.1.note"
     # An EAN-13 barcode passes Luhn often; it is a code, not free text.
     refuse_card_numbers({"name": "Oat milk", "barcode": "4006381333931", "sku": VISA})
+    # Only an entity's own codes: a "sku" deeper down, or a card as a key, is text like any.
+    for hidden in ({"detail": {"sku": VISA}}, {"detail": {VISA: 1}}):
+        with pytest.raises(CardNumberFound):
+            refuse_card_numbers(hidden)
+    # A PIN tag, a digest: hex tokens whose digit runs are not cards.
+    refuse_card_numbers({"pin_tag": "ab" + VISA + "cd" * 20})

@@ -14,7 +14,7 @@ import functools
 import math
 import zlib
 from contextlib import AsyncExitStack
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 import msgspec
@@ -24,7 +24,7 @@ from litestar.di import NamedDependency, Provide
 
 from cloud.relay import policy
 from cloud.relay.routes import device_for, relay_of
-from cloud.relay.shadows import Incomplete, Shadow, Shadows
+from cloud.relay.shadows import Incomplete, Shadow, Unreadable
 from cloud.relay.storage import merge
 from cloud.relay.storage.base import Device, Storage
 from shared.problems import ApiError
@@ -48,10 +48,14 @@ from shared.schemas.sync import (
     Update,
     check_hashes,
     decode,
+    decode_state_vector,
     encode,
     in_scope,
     update_hash,
 )
+
+if TYPE_CHECKING:
+    from cloud.relay.app import Relay
 
 M = TypeVar("M")
 MSGPACK = "application/x-msgpack"
@@ -208,7 +212,7 @@ async def push(request: Request[Any, Any, Any], device: NamedDependency[Device])
                 await stack.enter_async_context(relay.shadows.use(doc.doc_id))
                 for doc in _one_per_doc(message)
             ]
-            await _admit_all(relay.shadows, shadows, message, device.store_id, relay.clock())
+            await _admit_all(relay, shadows, message, device)
             acks = await _append_all(relay.storage, shadows, message, relay.clock())
     except ApiError:
         relay.counters.rejected_pushes += 1
@@ -233,15 +237,22 @@ def _one_per_doc(message: PushRequest) -> list[PushDoc]:
 
 
 async def _admit_all(
-    shadows: Shadows, held: list[Shadow], message: PushRequest, store_id: str, now_ms: int
+    relay: Relay, held: list[Shadow], message: PushRequest, device: Device
 ) -> None:
     """Apply each document's updates to its shadow and check what they changed (policy)."""
     by_id = {doc.doc_id: doc for doc in message.docs}
+    owner_ids: frozenset[str] = frozenset()
+    if any(doc_kind(shadow.doc_id) == "people" for shadow in held):
+        owner_ids = frozenset(o.id for o in await relay.storage.list_owners(device.org_id))
     for shadow in held:
         try:
+            before = decode_state_vector(shadow.doc.get_state())
             with policy.watching(shadow.doc, shadow.doc_id) as watch:
-                await shadows.admit(shadow, by_id[shadow.doc_id].updates)
-            policy.check(shadow.doc, shadow.doc_id, watch, store_id, now_ms)
+                await relay.shadows.admit(shadow, by_id[shadow.doc_id].updates)
+            policy.check(
+                shadow.doc, shadow.doc_id, watch, device.store_id, relay.clock(), owner_ids
+            )
+            await _claim_clients(relay, shadow, before, device)
         except policy.Refused as exc:
             raise ApiError(
                 exc.status,
@@ -251,6 +262,14 @@ async def _admit_all(
                 collection=exc.root,
                 key=exc.key,
             ) from exc
+        except RecursionError as exc:  # a value nested past any reader's depth
+            detail = f"{shadow.doc_id}: a value is nested too deep to read; nothing was stored."
+            raise ApiError(422, "entity-invalid", detail, doc_id=shadow.doc_id) from exc
+        except Unreadable as exc:
+            raise ApiError(
+                422, "update-invalid", f"{exc}: nothing was stored.", doc_id=exc.doc_id,
+                index=exc.index,
+            ) from exc  # fmt: skip
         except Incomplete as exc:
             raise ApiError(
                 422,
@@ -260,6 +279,29 @@ async def _admit_all(
                 doc_id=exc.doc_id,
                 index=exc.index,
             ) from exc
+
+
+async def _claim_clients(
+    relay: Relay, shadow: Shadow, before: dict[int, int], device: Device
+) -> None:
+    """A store writes a shared document only under Yjs client ids no other store claimed
+    (cloud.relay.storage.clients); its own day, settings and PIN documents have no other writer."""
+    if not shadow.doc_id.startswith("org/"):
+        return
+    after = decode_state_vector(shadow.doc.get_state())
+    written = [c for c, clock in after.items() if clock > before.get(c, 0)]
+    if not written:
+        return
+    claims = await relay.storage.claim_clients(shadow.doc_id, device.store_id, written)
+    taken = sorted(c for c, writer in claims.items() if writer != device.store_id)
+    if taken:
+        raise ApiError(
+            403,
+            "client-id-taken",
+            f"{shadow.doc_id}: Yjs client id {taken[0]} writes for another store; a replica"
+            " writes only under its own client ids; nothing was stored.",
+            doc_id=shadow.doc_id,
+        )
 
 
 async def _append_all(

@@ -218,6 +218,13 @@ class Storage(abc.ABC):
         """The attempt reserved for ``key`` succeeded: it is no failure."""
 
     @abc.abstractmethod
+    async def claim_clients(
+        self, doc_id: str, writer: str, client_ids: list[int]
+    ) -> dict[int, str]:
+        """Claim Yjs client ids of a document for a writer (a store id) where none is claimed;
+        the claims on them after (see ``clients``)."""
+
+    @abc.abstractmethod
     async def add_enrollment_code(
         self, code_hash: str, store_id: str, expires_at_ms: int, *, replace: bool = False
     ) -> None:

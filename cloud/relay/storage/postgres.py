@@ -18,7 +18,7 @@ import psycopg
 from psycopg import errors
 from psycopg.pq import TransactionStatus
 
-from cloud.relay.storage import devices, logins, merge, rewrite
+from cloud.relay.storage import clients, devices, logins, merge, rewrite
 from cloud.relay.storage.base import (
     Conflict,
     Device,
@@ -88,6 +88,7 @@ _MIGRATIONS = [
     """,
     devices.MIGRATION,  # replacement codes; devices by store and org
     logins.MIGRATION,  # owner password failures, per account and client address
+    clients.MIGRATION,  # which device writes under which Yjs client id of a document
 ]
 
 
@@ -419,6 +420,12 @@ class PostgresStorage(Storage):
     async def undo_login(self, key: str) -> None:
         async with self._tx() as conn:
             await run_plan(conn, logins.undo(key))
+
+    async def claim_clients(
+        self, doc_id: str, writer: str, client_ids: list[int]
+    ) -> dict[int, str]:
+        async with self._tx() as conn:
+            return await run_plan(conn, clients.claim(doc_id, writer, client_ids))
 
     async def add_enrollment_code(
         self, code_hash: str, store_id: str, expires_at_ms: int, *, replace: bool = False

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import apsw
 import msgspec
 
-from cloud.relay.storage import devices, logins, merge, rewrite
+from cloud.relay.storage import clients, devices, logins, merge, rewrite
 from cloud.relay.storage.base import (
     Conflict,
     Device,
@@ -83,6 +83,7 @@ _MIGRATIONS = [
     """,
     devices.MIGRATION,  # replacement codes; devices by store and org
     logins.MIGRATION,  # owner password failures, per account and client address
+    clients.MIGRATION,  # which device writes under which Yjs client id of a document
 ]
 
 
@@ -293,6 +294,14 @@ class SqliteStorage(Storage):
 
     async def undo_login(self, key: str) -> None:
         await self._write(run_plan, logins.undo(key))
+
+    async def claim_clients(
+        self, doc_id: str, writer: str, client_ids: list[int]
+    ) -> dict[int, str]:
+        claims: dict[int, str] = await self._write(
+            run_plan, clients.claim(doc_id, writer, client_ids)
+        )
+        return claims
 
     async def add_enrollment_code(
         self, code_hash: str, store_id: str, expires_at_ms: int, *, replace: bool = False
