@@ -21,6 +21,7 @@ from cloud.relay.entries import EntryMissing, of_org, org_documents, remove, unr
 from cloud.relay.routes.enroll import issue_code
 from cloud.relay.shadows import Shadows
 from cloud.relay.storage.base import Storage, StorageError
+from shared import cli_help
 from shared.credentials import hash_secret
 from shared.datadir import restrict_new_files
 from shared.ids import now_ms, uuid7
@@ -48,9 +49,11 @@ def _command(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fynlo-relay",
-        description="Fynlo cloud relay: enrollment, document sync and the owner API.",
+    parser = cli_help.parser(
+        "fynlo-relay",
+        "Fynlo cloud relay: enrollment, document sync and the owner API.",
+        RelayConfig,
+        "FYNLO_RELAY_",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

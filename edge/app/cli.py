@@ -14,6 +14,7 @@ from edge.store.db import connect, db_path
 from edge.store.errors import StoreError
 from edge.store.migrations import migrate
 from edge.store.rebuild import rebuild
+from shared import cli_help
 from shared.datadir import restrict_new_files
 from shared.ids import now_ms
 from shared.logs import configure as configure_logs
@@ -26,8 +27,8 @@ def _data(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fynlo-edge", description="Fynlo store appliance: the local POS back end."
+    parser = cli_help.parser(
+        "fynlo-edge", "Fynlo store appliance: the local POS back end.", EdgeConfig, "FYNLO_"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import subprocess
+import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
+from cloud.relay.config import RelayConfig
 from edge.app.cli import build_parser
+from edge.app.config import EdgeConfig
 from tests.support.server import cli
+
+BIN_DIR = Path(sys.executable).parent
 
 SUBCOMMANDS = ("init", "serve", "rebuild", "pairing-code", "enroll")
 
@@ -50,3 +58,17 @@ def test_the_readme_documents_every_subcommand() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     for name in SUBCOMMANDS:
         assert f"fynlo-edge {name}" in readme
+
+
+@pytest.mark.parametrize("command", ["fynlo-edge", "fynlo-relay"])
+def test_help_names_every_setting_variable_and_there_is_a_version(command: str) -> None:
+    config, prefix = (
+        (EdgeConfig, "FYNLO_") if command == "fynlo-edge" else (RelayConfig, "FYNLO_RELAY_")
+    )
+    run = BIN_DIR / command
+    shown = subprocess.run([str(run), "--help"], capture_output=True, text=True, check=True).stdout
+    for f in fields(config):
+        if f.name != "data_dir":
+            assert f"{prefix}{f.name.upper()} " in shown, f.name
+    version = subprocess.run([str(run), "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.split() == [command, importlib.metadata.version("fynlo")]
