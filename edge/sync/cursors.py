@@ -85,6 +85,16 @@ def pending_counts(conn: apsw.Connection) -> dict[str, int]:
     return {doc_id: count for doc_id, count in rows}
 
 
+def oldest_pending_ms(conn: apsw.Connection) -> dict[str, int]:
+    """When the oldest local update the relay has not acknowledged was made, per document."""
+    rows = conn.execute(
+        "SELECT u.doc_id, min(u.at_ms) FROM crdt_update u LEFT JOIN sync_state s"
+        " ON s.doc_id = u.doc_id WHERE u.origin = 'local' AND u.seq > coalesce(s.pushed_seq, 0)"
+        " GROUP BY u.doc_id"
+    )
+    return {doc_id: at_ms for doc_id, at_ms in rows}
+
+
 def record_push(
     conn: apsw.Connection, doc_id: str, pushed_seq: int, ack: PushAck, at_ms: int
 ) -> None:

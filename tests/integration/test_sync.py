@@ -20,11 +20,14 @@ from edge.store.db import db_path
 from shared.schemas.documents import catalog_doc
 from shared.schemas.sync import Update, update_hash
 from tests.relay.support import RelayServer
+from tests.support.sales import croissant_order
 from tests.support.server import (
     CASHIER_PIN,
+    MANAGER_PIN,
     OWNER_PIN,
     EdgeServer,
     cli,
+    logged_in,
     pair_tablet,
 )
 from tests.support.sync import FAST_SYNC, Org, enroll, rows, synced, wait_for
@@ -224,3 +227,31 @@ def test_an_enrollment_cut_short_after_the_code_leaves_no_store(tmp_path: Path) 
     with RelayServer(tmp_path / "relay", port=relay.port):
         assert store_id in cli(*args).stdout
     assert db_path(data).exists() and not (data / PENDING_FILE).exists()
+
+
+def test_lag_counts_only_changes_waiting_for_the_relay(tmp_path: Path) -> None:
+    relay = RelayServer(tmp_path / "relay")
+    relay.start()
+    try:
+        server, store_id = enroll(Org(relay), tmp_path / "a")
+    except BaseException:
+        relay.stop()
+        raise
+    try:
+        till = logged_in(server, MANAGER_PIN, "till")
+        wait_for(lambda: synced(till), "the demo café to reach the relay")
+
+        def lags() -> dict[str, int]:
+            docs = till.get("/api/v1/sync/status").json()["docs"]
+            return {d["doc_id"]: d["lag_ms"] for d in docs}
+
+        # In sync and unchanged: nothing is behind, however long ago the last exchange was.
+        assert set(lags().values()) == {0}
+        relay.stop()
+        order = croissant_order(till)
+        day = f"store/{store_id}/day/{order['business_day']}"
+        wait_for(lambda: lags()[day] > 0, "the sale to wait for the relay")
+        assert {d for d, lag in lags().items() if lag} == {day}
+    finally:
+        server.stop()
+        relay.stop()

@@ -28,7 +28,9 @@ class DocStatus(msgspec.Struct, kw_only=True):
     in_sync: bool
     pending_updates: int  # made here, not yet acknowledged by the relay
     last_success_ms: int | None
-    lag_ms: int | None  # since the last successful exchange of this document
+    # How long the oldest change made here has waited for the relay: 0 when the relay holds all
+    # of them (a document nobody changed is not behind, however long ago it last synced).
+    lag_ms: int
     last_error: str | None
     relay_verified_ms: int | None  # when the relay's state vector last covered ours
     relay_missing: bool  # the last check found the relay lacking what is here
@@ -53,6 +55,7 @@ def status(edge: Edge) -> SyncStatus:
     conn = edge.store.read
     marks = cursors.cursors(conn)
     pending = cursors.pending_counts(conn)
+    waiting_since = cursors.oldest_pending_ms(conn)
     sizes = document_sizes(conn)
     unreadable = quarantine.entries(conn)
     per_doc = quarantine.counts(conn)
@@ -71,7 +74,7 @@ def status(edge: Edge) -> SyncStatus:
                 in_sync=verify.in_sync(count, mark.relay_missing, mark.verified_ms, written_ms),
                 pending_updates=count,
                 last_success_ms=success,
-                lag_ms=None if success is None else now - success,
+                lag_ms=max(0, now - waiting_since[doc_id]) if doc_id in waiting_since else 0,
                 last_error=mark.last_error,
                 relay_verified_ms=mark.verified_ms,
                 relay_missing=mark.relay_missing,
