@@ -153,3 +153,22 @@ def test_password_waits_grow_and_a_success_does_not_reset_them(edge: EdgeServer)
         assert_problem(login(wrong), 401, "login-failed")
         # Six failures now, not one: the next try waits twice as long as the last.
         assert login(wrong).headers["retry-after"] == "2"
+
+
+def test_a_manager_lifts_a_lockout_and_the_message_says_how(edge: EdgeServer) -> None:
+    tablet = pair_tablet(edge, "locked till")
+    for guess in ("9301", "9302", "9303", "9304", "9305"):
+        assert_problem(pin(tablet, guess), 401, "wrong-pin")
+    refused = pin(tablet, CASHIER_PIN)
+    assert locked(refused) > 0
+    assert "/lockout" in refused.json()["detail"]  # how a manager clears it
+    manager = logged_in(edge, MANAGER_PIN, "office till")
+    cashier = logged_in(edge, CASHIER_PIN, "cashier's till")
+    devices = {d["name"]: d["id"] for d in expect_json(manager.get("/api/v1/devices"))}
+    clear = f"/api/v1/devices/{devices['locked till']}/lockout"
+    assert_problem(cashier.delete(clear), 403, "permission-denied")  # not for a cashier
+    assert manager.delete(clear).status_code == 204
+    assert expect_json(pin(tablet, CASHIER_PIN))["role"] == "cashier"
+    assert_problem(manager.delete(f"/api/v1/devices/{NO_ORDER}/lockout"), 404, "not-found")
+    actions = [e["action"] for e in expect_json(manager.get("/api/v1/audit"))]
+    assert "device.unlock" in actions

@@ -58,7 +58,11 @@ async def reserve_pin(edge: Edge, scopes: list[str]) -> Attempt:
         return wait, (Attempt(()) if wait else _record(tx, scopes, since))
 
     return await _reserve(
-        edge, command, "Too many wrong PINs: try again in {retry} s or ask a manager."
+        edge,
+        command,
+        "Too many wrong PINs: try again in {retry} s, or a manager clears it from a tablet where"
+        " they are logged in (this tablet's lockout: DELETE /api/v1/devices/{{id}}/lockout; one"
+        " employee's: DELETE /api/v1/employees/{{id}}/lockout).",
     )
 
 
@@ -87,6 +91,12 @@ async def _reserve(
         detail = refusal.format(retry=retry)
         raise ApiError(429, "locked-out", detail, {"Retry-After": retry})
     return attempt
+
+
+def clear(tx: WriteTx, scope: str) -> int:
+    """A manager lifts a lockout: every failure counted in ``scope`` goes; how many did."""
+    tx.conn.execute("DELETE FROM login_failures WHERE scope = ?", (scope,))
+    return tx.conn.changes()
 
 
 async def succeeded(edge: Edge, attempt: Attempt) -> None:

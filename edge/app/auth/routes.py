@@ -9,11 +9,11 @@ from litestar import Request, Router, delete, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from edge.app.audit import audit
-from edge.app.auth import service
+from edge.app.auth import lockout, service
 from edge.app.auth.principal import Actor, forget_device, requires
 from edge.app.auth.tokens import TokenPair
 from edge.app.context import Edge
-from edge.domain.permissions import DEVICE_MANAGE, DEVICE_PAIR
+from edge.domain.permissions import DEVICE_MANAGE, DEVICE_PAIR, EMPLOYEE_WRITE
 from edge.store.writer import WriteTx
 from shared.problems import ApiError
 
@@ -103,6 +103,35 @@ async def revoke_device(request: Request[Actor, Any, Any], device_id: FromPath[s
     edge.hub.cut_off(device_id)
 
 
+@delete("/devices/{device_id:str}/lockout", guards=[requires(DEVICE_MANAGE)], status_code=204)
+async def clear_device_lockout(request: Request[Actor, Any, Any], device_id: FromPath[str]) -> None:
+    """Lift a tablet's PIN lockout now rather than when its wrong PINs age out (audited)."""
+    await _clear_lockout(request, "device", device_id.lower(), "devices")
+
+
+@delete("/employees/{employee_id:str}/lockout", guards=[requires(EMPLOYEE_WRITE)], status_code=204)
+async def clear_employee_lockout(
+    request: Request[Actor, Any, Any], employee_id: FromPath[str]
+) -> None:
+    """Lift the lockout of an employee who typed wrong PINs for approvals or colleagues."""
+    await _clear_lockout(request, "employee", employee_id.lower(), "employees")
+
+
+async def _clear_lockout(
+    request: Request[Actor, Any, Any], kind: str, entity_id: str, table: str
+) -> None:
+    edge, actor = _edge(request), request.user
+
+    def command(tx: WriteTx) -> None:
+        known = tx.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (entity_id,)).fetchone()
+        if known is None:
+            raise ApiError(404, "not-found", f"There is no {kind} {entity_id}.")
+        cleared = lockout.clear(tx, f"{kind}:{entity_id}")
+        audit(tx, edge, actor, f"{kind}.unlock", kind, entity_id, detail={"failures": cleared})
+
+    await edge.store.writer.run(command)
+
+
 @post("/auth/pin", exclude_from_auth=True, status_code=200)
 async def login_pin(
     request: Request[Any, Any, Any],
@@ -144,6 +173,8 @@ router = Router(
         pairing_code,
         list_devices,
         revoke_device,
+        clear_device_lockout,
+        clear_employee_lockout,
         login_pin,
         login_password,
         refresh,
