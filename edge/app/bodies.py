@@ -18,6 +18,8 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import SerializationException, ValidationException
 
+from shared.problems import ApiError
+
 # msgspec ends a validation message with the JSON path of the bad value: "... - at `$.lines[0]`".
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>.*)`)?$", re.DOTALL)
 
@@ -37,6 +39,15 @@ class StrictRequest(Request[Any, Any, Any]):
         field = self.route_handler.parsed_data_field
         if field is None:
             return await super().json()
+        media = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            # A form or text/plain body that happens to parse as JSON was not meant as this
+            # request: say so rather than guess (a missing type is taken as JSON).
+            raise ApiError(
+                415,
+                "unsupported-media-type",
+                f"The body is {media}; send JSON with 'Content-Type: application/json'.",
+            )
         try:
             # The annotation without its top-level Annotated extras, as Litestar's own conversion.
             value = _decoder(field.annotation).decode(await self.body() or b"null")

@@ -29,6 +29,8 @@ def _writes(route: Route) -> bool:
 
 RULES = (
     *DECODING,  # the body decoder and its size limit; typed parameters
+    # The strict body decoder takes JSON only (edge.app.bodies).
+    Rule("takes a JSON body", lambda r: r.body is not None, {415: ("unsupported-media-type",)}),
     Rule(
         "needs an access token",
         lambda r: not _public(r),

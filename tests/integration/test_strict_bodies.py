@@ -186,3 +186,20 @@ def test_the_schema_still_documents_request_bodies(cashier: Tablet) -> None:
     assert line["quantity"]["type"] == "integer"
     paid_in = schema["paths"]["/api/v1/drawer/paid-in"]["post"]["requestBody"]
     assert paid_in["content"]["application/json"]["schema"]["$ref"].endswith("/CashMoveRequest")
+
+
+@pytest.mark.parametrize("media", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_body_that_is_not_sent_as_json_is_refused_with_415(manager: Tablet, media: str) -> None:
+    close_current(manager)
+    body = b'{"counts": {"1000": 5}}'  # valid JSON, but not sent as JSON
+    answer = manager.http.post(
+        SESSIONS, content=body, headers={**manager.headers(), "Content-Type": media}
+    )
+    assert_problem(answer, 415, "unsupported-media-type")
+    assert_problem(manager.get(CURRENT), 404, "not-found")  # nothing opened
+    sent = manager.http.post(
+        SESSIONS,
+        content=body,
+        headers={**manager.headers(), "Content-Type": "application/json; charset=utf-8"},
+    )
+    assert sent.status_code == 201, sent.text
