@@ -70,7 +70,7 @@ def create_app(edge: Edge) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # Litestar would replace the JSON lines shared.logs set up
         middleware=[DefineMiddleware(TokenAuth, exclude=list(PUBLIC_PATHS))],
-        after_request=ops.count_response,
+        before_send=[ops.count_response],
         request_max_body_size=edge.config.max_body_bytes,
         # Every JSON body is decoded strictly into its Struct: "2" and 2.0 are no quantity.
         request_class=StrictRequest,

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import msgspec
 from litestar import Request, Response, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
+from litestar.types import Message, Scope
 
 from edge.app.auth.principal import Actor, requires
 from edge.app.context import Edge
@@ -21,7 +22,9 @@ from edge.store.documents import document_sizes
 from edge.sync.worker import SyncSummary
 from shared.schemas.documents import DOC_BUDGET_BYTES
 
-HTTP_RESPONSES: Counter[int] = Counter()
+# (status, route template): every answer, those built by exception handlers and the 404s of no
+# route included (counted as the ASGI response starts, whatever produced it).
+HTTP_RESPONSES: Counter[tuple[int, str]] = Counter()
 
 
 def _edge(request: Request[Any, Any, Any] | WebSocket[Any, Any, Any]) -> Edge:
@@ -110,22 +113,24 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
         "# HELP fynlo_reconciliation_exceptions order numbers repeated within a business day",
         "# TYPE fynlo_reconciliation_exceptions gauge",
         f"fynlo_reconciliation_exceptions {count_duplicate_numbers(conn)}",
+        "# HELP fynlo_http_responses_total answers by status and route template",
         "# TYPE fynlo_http_responses_total counter",
         *(
-            f'fynlo_http_responses_total{{status="{s}"}} {n}'
-            for s, n in sorted(HTTP_RESPONSES.items())
+            f'fynlo_http_responses_total{{status="{s}",route="{r}"}} {n}'
+            for (s, r), n in sorted(HTTP_RESPONSES.items())
         ),
     ]
-    # An explicit status: count_response sees the Response before Litestar fills a default in,
-    # and a None key there broke every later scrape.
     return Response(
         "\n".join(lines) + "\n", status_code=200, media_type="text/plain; version=0.0.4"
     )
 
 
-async def count_response(response: Any) -> Any:
-    HTTP_RESPONSES[response.status_code] += 1
-    return response
+async def count_response(message: Message, scope: Scope) -> None:
+    """A ``before_send`` hook: Litestar runs it for every message the app sends, so errors
+    answered by exception handlers, and requests no route matched, are counted too."""
+    if message["type"] == "http.response.start":
+        route = scope.get("path_template") or "unmatched"
+        HTTP_RESPONSES[(int(message["status"]), str(route))] += 1
 
 
 @websocket("/api/v1/ws", tags=["ops"])
