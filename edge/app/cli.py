@@ -12,6 +12,7 @@ from edge.app.config import EdgeConfig
 from edge.app.process import tune_gc
 from edge.store.db import connect, db_path
 from edge.store.errors import StoreError
+from edge.store.lock import exclusive
 from edge.store.migrations import migrate
 from edge.store.rebuild import rebuild
 from shared import cli_help
@@ -95,12 +96,17 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    config = EdgeConfig.load(args.data, host=args.host, port=args.port)
+    configure_logs(config.log_level)
+    with exclusive(config.data_dir, "serve it again"):
+        return _run_server(config)
+
+
+def _run_server(config: EdgeConfig) -> int:
     import uvicorn
 
     from edge.app.app import create_app
 
-    config = EdgeConfig.load(args.data, host=args.host, port=args.port)
-    configure_logs(config.log_level)
     if not db_path(config.data_dir).exists() and not _set_up(config):
         return 0  # stopped before anyone enrolled it
     edge = open_edge(config)
@@ -143,12 +149,13 @@ def _rebuild(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"fynlo-edge: no store in {args.data}", file=sys.stderr)
         return 2
-    conn = connect(path, writer=True)
-    try:
-        migrate(conn)
-        count = rebuild(conn)
-    finally:
-        conn.close()
+    with exclusive(args.data, "rebuild it"):
+        conn = connect(path, writer=True)
+        try:
+            migrate(conn)
+            count = rebuild(conn)
+        finally:
+            conn.close()
     print(f"rebuilt projections from {count} document entries")
     return 0
 

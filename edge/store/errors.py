@@ -3,7 +3,8 @@
 StoreError
  ├── SchemaTooNew        the database was written by a newer fynlo-edge
  ├── NotInitialised      the data directory holds no store (run ``fynlo-edge init``)
- └── WriterStopped       a write was submitted after the writer stopped
+ ├── WriterStopped       a write was submitted after the writer stopped
+ └── DataDirBusy         another process (a server, a rebuild) holds the data directory
 """
 
 from __future__ import annotations
@@ -22,4 +23,8 @@ class NotInitialised(StoreError):
 
 
 class WriterStopped(StoreError):
+    pass
+
+
+class DataDirBusy(StoreError):
     pass
