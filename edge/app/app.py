@@ -25,6 +25,7 @@ from edge.app.employees.routes import router as employees_router
 from edge.app.exceptions.routes import router as exceptions_router
 from edge.app.openapi import PUBLIC_PATHS, document_problems
 from edge.app.orders.routes import router as orders_router
+from edge.app.paths import CanonicalIds
 from edge.app.problems import EXCEPTION_HANDLERS
 from edge.app.relay_link import catch_up
 from edge.app.replication.routes import router as replication_router
@@ -64,7 +65,7 @@ def create_app(edge: Edge) -> Litestar:
                 await edge.sync.stop()
             edge.store.stop()
 
-    app = Litestar(
+    app = CanonicalIds(
         route_handlers=[*ROUTERS, ops.health, ops.status, ops.metrics, ops.events],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,

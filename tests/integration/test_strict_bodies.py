@@ -136,6 +136,13 @@ def test_an_uppercase_order_id_is_stored_lowercase_and_a_lowercase_retry_replays
     assert replayed.json() == created.json()
     assert all_orders(cashier) == before
     assert fetch(cashier, order_id)["id"] == order_id
+    # In a path too: the id read off a receipt in capitals is the same order.
+    assert fetch(cashier, order_id.upper())["id"] == order_id
+    paid = cashier.post(
+        f"{ORDERS}/{order_id.upper()}/payments", json={"tender": "cash", "tendered_minor": 500}
+    )
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["payment"]["order_id"] == order_id
 
 
 def test_an_uppercase_payment_id_retried_in_lowercase_takes_the_money_once(
