@@ -71,16 +71,26 @@ def get_order(conn: apsw.Connection, order_id: str) -> Order:
 
 
 def list_orders(
-    conn: apsw.Connection, state: OrderState | None, day: str | None, limit: int
+    conn: apsw.Connection,
+    state: OrderState | None,
+    day: str | None,
+    limit: int,
+    after: tuple[int, str] | None = None,
 ) -> list[Order]:
-    """Orders, newest first, optionally of one state and/or business day."""
+    """Orders, newest first, optionally of one state and/or business day, those after the
+    (opened_at_ms, id) ``after`` only."""
     # Only the filters given, so SQLite can seek an index (state, or day) instead of reading
     # every order the store ever took: "(? IS NULL OR state = ?)" scans the whole table.
     filters = {"state": state, "business_day": day}
     given = {column: value for column, value in filters.items() if value is not None}
-    where = " AND ".join(f"{column} = ?" for column in given) or "1 = 1"
+    clauses = [f"{column} = ?" for column in given]
+    args: list[object] = list(given.values())
+    if after is not None:
+        clauses.append("(opened_at_ms, id) < (?, ?)")
+        args += after
+    where = " AND ".join(clauses) or "1 = 1"
     sql = f"SELECT data FROM orders WHERE {where} ORDER BY opened_at_ms DESC, id DESC LIMIT ?"
-    return rowdata.decode_rows(conn.execute(sql, (*given.values(), limit)), Order)
+    return rowdata.decode_rows(conn.execute(sql, (*args, limit)), Order)
 
 
 def next_number(conn: apsw.Connection, business_day: str) -> int:

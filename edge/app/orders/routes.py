@@ -30,6 +30,7 @@ from edge.app.orders.schemas import (
     RefundCreate,
     RefundResult,
 )
+from edge.app.pages import CURSOR, decode_cursor, page
 from edge.app.params import DayQuery
 from edge.domain.business_day import parse_day
 from edge.domain.permissions import (
@@ -78,11 +79,15 @@ async def list_orders(
     order_state: Annotated[OrderState | None, QueryParameter(name="state")] = None,
     day: DayQuery = None,
     limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-) -> list[Order]:
-    """Orders, newest first, filtered by state and business day."""
+    cursor: Annotated[str | None, Parameter(max_length=200, description=CURSOR)] = None,
+) -> Response[list[Order]]:
+    """Orders, newest first, filtered by state and business day; page by page (the next
+    page's cursor in X-Next-Cursor and Link rel=next)."""
     if day is not None:
         parse_day(day)
-    return queries.list_orders(_edge(request).store.read, order_state, day, limit)
+    after = decode_cursor(cursor)
+    rows = queries.list_orders(_edge(request).store.read, order_state, day, limit + 1, after)
+    return page(request, rows, limit, lambda o: (o.opened_at_ms, o.id))
 
 
 @get("/orders/{order_id:str}", guards=[requires(ORDER_READ)])
