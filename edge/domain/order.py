@@ -9,8 +9,16 @@
     open / sent ──void──▶ voided           order.void; order.void_paid once money was taken
     paid / closed ──void──▶ voided         order.void_paid, manager override
     paid / closed ──reopen──▶ open         order.reopen, manager override
-    paid / closed ──refund──▶ (unchanged)  payment.refund, manager override
+    paid / closed / partially_refunded ──refund──▶ partially_refunded, or refunded once the
+                                           order holds no money (after_refund); payment.refund,
+                                           manager override
+    partially_refunded / refunded ──void──▶ voided   order.void_paid (refused while money is held)
     voided                                 accepts nothing
+
+A refunded or partly refunded order is settled: it takes no payment, is not reopened (the money
+went back; a new sale is a new order) and is not closed (it already left the open tickets). Its
+balance stays 0: what went back is ``refunded_minor`` in its totals, not a debt
+(edge.domain.totals).
 
 ``rule(state, action)`` says what an action does and which permission it needs; ``transition``
 applies it. ``check_action`` also looks at the order's content. Every refusal is
@@ -73,7 +81,8 @@ _PAY = Rule(to=None, permission=PAYMENT_TAKE)  # the state moves only through se
 _VOID = Rule(to="voided", permission=ORDER_VOID)
 _VOID_PAID = Rule(to="voided", permission=ORDER_VOID_PAID, override=True)
 _REOPEN = Rule(to="open", permission=ORDER_REOPEN, override=True)
-_REFUND = Rule(to=None, permission=PAYMENT_REFUND, override=True)
+# A refund that leaves no money on the order makes it refunded instead (after_refund).
+_REFUND = Rule(to="partially_refunded", permission=PAYMENT_REFUND, override=True)
 # Closing an unpaid order settles the bill without money: check_action allows it only when
 # nothing is owed, and it takes the permission that settles a bill.
 _CLOSE_UNPAID = Rule(to="closed", permission=PAYMENT_TAKE)
@@ -98,6 +107,9 @@ TRANSITIONS: dict[tuple[OrderState, Action], Rule] = {
     ("closed", "void"): _VOID_PAID,
     ("closed", "reopen"): _REOPEN,
     ("closed", "refund"): _REFUND,
+    ("partially_refunded", "refund"): _REFUND,
+    ("partially_refunded", "void"): _VOID_PAID,
+    ("refunded", "void"): _VOID_PAID,
     # voided accepts nothing
 }
 
@@ -122,6 +134,15 @@ def transition(state: OrderState, action: Action, *, paid_minor: int = 0) -> Ord
     """The state after ``action``; IllegalTransition when the table does not allow it."""
     to = rule(state, action, paid_minor=paid_minor).to
     return state if to is None else to
+
+
+def after_refund(state: OrderState, paid_minor: int) -> OrderState:
+    """The state after a refund that leaves ``paid_minor`` (net of refunds) on the order.
+
+    IllegalTransition where the table allows no refund.
+    """
+    to = transition(state, "refund")
+    return "refunded" if paid_minor <= 0 else to
 
 
 def live_lines(lines: list[OrderLine]) -> list[OrderLine]:

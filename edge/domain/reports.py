@@ -1,8 +1,12 @@
 """Day reports as data: the X report (any time, changes nothing) and the Z report (closes the day).
 
-Sales figures come from orders that are paid or closed; open and sent orders are only counted and
-their outstanding balance shown, voided orders only counted. Tender figures come from payments and
-refunds whatever their order's state, because they are money that moved. Orders carry totals only,
+Sales figures come from orders that are settled (paid, closed, partially refunded or refunded:
+a refund takes its money off net sales, not the sale off the day); open and sent orders are only
+counted and their outstanding balance shown, voided orders only counted. Tender figures come from
+payments and refunds whatever their order's state, because they are money that moved; a refund
+goes back through a tender that paid its order and never beyond what it holds
+(edge.domain.tenders), so a tender's net goes below zero only for refunds of an earlier day's
+sales. Orders carry totals only,
 so tax is one figure, not split per rate.
 
 Net sales are what was sold, net of discounts and refunds, without tax or service charge:
@@ -27,7 +31,7 @@ from shared.schemas.documents import (
     Tender,
 )
 
-_SOLD: tuple[OrderState, ...] = ("paid", "closed")
+_SOLD: tuple[OrderState, ...] = ("paid", "closed", "partially_refunded", "refunded")
 _OPEN: tuple[OrderState, ...] = ("open", "sent")
 
 

@@ -2,6 +2,12 @@
 
 Every amount is integer minor units. A tender never applies more than the balance: cash beyond it
 comes back as change, and a card or external charge above it is refused (a card cannot give change).
+
+A refund goes back through a tender that paid the order, never more than that tender still holds:
+what its payments applied less the refunds already given through it (``plan_refund``). Naming a
+payment also caps the refund at what that payment still holds, and its tender must be the
+payment's: card money goes back to the card, so no tender's net for the day can go below zero
+from a refund sent the wrong way. Tips are never refunded: they already belong to the staff.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import msgspec
 
 from edge.domain.errors import Conflict, InvalidInput, NotFound
-from shared.schemas.documents import Payment, Refund
+from shared.schemas.documents import Payment, Refund, Tender
 from shared.schemas.fields import MAX_MINOR
 
 # Far above any real till (ten billion in major units) yet well inside 2**53, so an amount stays
@@ -100,11 +106,95 @@ def refundable(payments: list[Payment], refunds: list[Refund], payment_id: str) 
     Tips are not part of it: a refund returns what the order was charged, and the tip already
     belongs to the staff.
     """
-    payment = next((p for p in payments if p.id == payment_id), None)
-    if payment is None:
-        raise NotFound(f"no payment {payment_id}", payment_id=payment_id)
+    payment = _payment(payments, payment_id)
     refunded = sum(r.amount_minor for r in refunds if r.payment_id == payment_id)
     return max(payment.amount_minor - refunded, 0)
+
+
+def tender_refundable(payments: list[Payment], refunds: list[Refund], tender: Tender) -> int:
+    """What may still go back through ``tender``: what it applied to the order less its refunds.
+
+    A refund counts against the tender it went back through, linked to a payment or not.
+    """
+    paid = sum(p.amount_minor for p in payments if p.tender == tender)
+    back = sum(r.amount_minor for r in refunds if r.tender == tender)
+    return max(paid - back, 0)
+
+
+def plan_refund(
+    payments: list[Payment],
+    refunds: list[Refund],
+    *,
+    tender: Tender,
+    amount_minor: int,
+    payment_id: str | None = None,
+) -> str | None:
+    """Check a refund of ``amount_minor`` through ``tender``; return the payment it reverses.
+
+    The payment is the one named, else the first payment of that tender still holding the whole
+    amount, else None (a refund spread over several payments of the tender).
+    """
+    amount = check_amount(amount_minor, "amount_minor")
+    room = refund_room(payments, refunds, tender=tender, payment_id=payment_id)
+    if amount > room:
+        holder = f"payment {payment_id}" if payment_id else tender
+        raise Conflict(
+            f"a {tender} refund of {amount} is more than the {room} that {holder} still holds"
+            " on this order",
+            amount_minor=amount,
+            refundable_minor=room,
+            tender=tender,
+            payment_id=payment_id,
+        )
+    if payment_id is not None:
+        return payment_id
+    covering = (
+        p.id
+        for p in payments
+        if p.tender == tender and refundable(payments, refunds, p.id) >= amount
+    )
+    return next(covering, None)
+
+
+def refund_room(
+    payments: list[Payment], refunds: list[Refund], *, tender: Tender, payment_id: str | None
+) -> int:
+    """The most a refund through ``tender`` (against ``payment_id``, if named) may give back.
+
+    A tender that did not pay the order, or a payment taken by another tender, is refused.
+    """
+    tenders = list(dict.fromkeys(p.tender for p in payments))
+    if tender not in tenders:
+        raise Conflict(
+            f"the order was not paid by {tender}: a refund goes back to a tender that paid it"
+            f" ({', '.join(tenders) or 'none'})",
+            tender=tender,
+            tenders=tenders,
+            refundable_minor=0,
+        )
+    room = tender_refundable(payments, refunds, tender)
+    if payment_id is not None:
+        payment = _payment(payments, payment_id)
+        if payment.tender != tender:
+            raise Conflict(
+                f"payment {payment_id} was taken by {payment.tender}: its refund goes back by"
+                f" {payment.tender}, not {tender}",
+                payment_id=payment_id,
+                payment_tender=payment.tender,
+                tender=tender,
+            )
+        room = min(room, refundable(payments, refunds, payment_id))
+    # Never more than the order still holds in all: older data may hold refunds that went back
+    # through a tender that did not pay.
+    net_paid = sum(p.amount_minor for p in payments) - sum(r.amount_minor for r in refunds)
+    return max(min(room, net_paid), 0)
+
+
+def _payment(payments: list[Payment], payment_id: str) -> Payment:
+    payment = next((p for p in payments if p.id == payment_id), None)
+    if payment is None:
+        raise NotFound(f"the order has no payment {payment_id}", payment_id=payment_id)
+    return payment
 
 
 def check_refund(amount_minor: int, refundable_minor: int) -> int:

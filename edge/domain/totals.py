@@ -6,7 +6,11 @@
     tax      = sum of line tax = sum of the per-rate buckets
     exclusive (sales tax): total = subtotal - discount + service + tax
     inclusive (VAT):       total = subtotal - discount + service   (tax is inside net, reported)
-    balance  = total - paid           the tip is reported beside the total, never in it
+    balance  = total - paid - refunded   the tip is reported beside the total, never in it
+
+``paid`` is net of refunds and ``refunded`` is what went back: money refunded is given back on
+purpose, not owed again, so a refunded order (fully or partly) has a balance of 0, like the paid
+order it was. Tips are neither: they are never refunded (edge.domain.tenders).
 
 Order of work and where each rounding happens (all with the order's rounding mode):
 
@@ -75,12 +79,14 @@ def compute_totals(
     rounding: Rounding,
     paid_minor: int = 0,
     tip_minor: int = 0,
+    refunded_minor: int = 0,
 ) -> Receipt:
     """Compute the receipt of an order; see the module docstring for the rules and the identity."""
     _check_tax_mode(tax_mode)
     check_rounding(rounding)
     check_minor(paid_minor, "paid_minor")
     check_minor(tip_minor, "tip_minor")
+    check_minor(refunded_minor, "refunded_minor")
     _check_discounts(lines, discounts)
     counted = [line for line in lines if not line.voided]
     gross = [_gross_minor(line) for line in counted]
@@ -99,7 +105,14 @@ def compute_totals(
     line_amounts = [line_amount for line_amount, _ in priced]
     net_minor = sum(line_amount.net_minor for line_amount in line_amounts)
     service_minor = _service_minor(net_minor, service_charge_percent, rounding)
-    totals = _order_totals(line_amounts, service_minor, tax_mode, paid_minor, tip_minor)
+    totals = _order_totals(
+        line_amounts,
+        service_minor,
+        tax_mode,
+        paid_minor=paid_minor,
+        tip_minor=tip_minor,
+        refunded_minor=refunded_minor,
+    )
     return Receipt(totals=totals, lines=line_amounts, taxes=buckets)
 
 
@@ -123,7 +136,7 @@ def receipt_balances(receipt: Receipt, tax_mode: TaxMode) -> bool:
     )
     return (
         totals.total_minor == expected_total
-        and totals.balance_minor == totals.total_minor - totals.paid_minor
+        and totals.balance_minor == totals.total_minor - totals.paid_minor - totals.refunded_minor
     )
 
 
@@ -241,8 +254,10 @@ def _order_totals(
     amounts: list[LineAmounts],
     service_minor: int,
     tax_mode: TaxMode,
+    *,
     paid_minor: int,
     tip_minor: int,
+    refunded_minor: int,
 ) -> OrderTotals:
     subtotal_minor = sum(line.gross_minor for line in amounts)
     discount_minor = sum(line.discount_minor for line in amounts)
@@ -259,5 +274,6 @@ def _order_totals(
         total_minor=total_minor,
         paid_minor=paid_minor,
         tip_minor=tip_minor,
-        balance_minor=total_minor - paid_minor,
+        balance_minor=total_minor - paid_minor - refunded_minor,
+        refunded_minor=refunded_minor,
     )

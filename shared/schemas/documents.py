@@ -183,7 +183,8 @@ class StoreSettings(msgspec.Struct, kw_only=True):
 
 # --- day documents (store/{store}/day/{YYYY-MM-DD}; one encoded value per entry) ------------------
 
-OrderState = Literal["open", "sent", "paid", "closed", "voided"]
+# partially_refunded / refunded: money went back on a settled order (edge.domain.order).
+OrderState = Literal["open", "sent", "paid", "closed", "voided", "partially_refunded", "refunded"]
 
 
 class LineModifier(msgspec.Struct, kw_only=True):
@@ -233,7 +234,8 @@ class OrderTotals(msgspec.Struct, kw_only=True):
     total_minor: int = 0  # what the customer owes, tips excluded
     paid_minor: int = 0  # tender applied to the total, net of refunds
     tip_minor: int = 0
-    balance_minor: int = 0  # total - paid
+    balance_minor: int = 0  # total - paid - refunded: what is still owed
+    refunded_minor: int = 0  # given back to the customer (appended: positions are the format)
 
 
 class Order(Entity, kw_only=True):

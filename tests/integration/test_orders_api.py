@@ -43,6 +43,7 @@ def test_a_large_oat_latte_and_a_croissant_are_priced_from_the_catalog(
         "paid_minor": 0,
         "tip_minor": 0,
         "balance_minor": 710,
+        "refunded_minor": 0,
     }
     assert (order["state"], order["tax_mode"], order["currency"]) == ("open", "inclusive", "GBP")
     assert (order["table"], order["note"]) == ("4", "to stay")

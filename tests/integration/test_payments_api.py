@@ -244,8 +244,13 @@ def test_a_refund_needs_a_manager_and_lowers_what_was_paid(
     given = done.json()["refund"]
     assert (given["approved_by"], given["taken_by"]) == (employee_id(manager), employee_id(cashier))
     after = done.json()["order"]
-    assert after["state"] == "paid"
-    assert (after["totals"]["paid_minor"], after["totals"]["balance_minor"]) == (280, 430)
+    assert after["state"] == "partially_refunded"
+    totals = after["totals"]
+    assert (totals["paid_minor"], totals["refunded_minor"], totals["balance_minor"]) == (
+        280,
+        430,
+        0,
+    )
     assert entries_for(manager, till["id"], given["id"]) == [("refund", 430)]
     entry = next(e for e in audit_of(manager, order["id"]) if e["action"] == "order.refunded")
     assert entry["approved_by"] == employee_id(manager)
@@ -304,7 +309,7 @@ def test_a_paid_order_is_voided_only_after_its_refunds_and_with_a_manager(
     assert needs["permission"] == "order.void_paid"
     wrong = cashier.post(url, json={"reason": "wrong table", "manager_pin": "0000"})
     assert_problem(wrong, 401, "wrong-pin")
-    assert fetch(cashier, order["id"])["state"] == "paid"
+    assert fetch(cashier, order["id"])["state"] == "refunded"
     voided = cashier.post(url, json={"reason": "wrong table", "manager_pin": MANAGER_PIN})
     assert voided.status_code == 200, voided.text
     assert voided.json()["state"] == "voided"

@@ -173,11 +173,15 @@ def test_an_unsettled_order_cannot_be_reopened(state: OrderState) -> None:
         transition(state, "reopen")
 
 
-@pytest.mark.parametrize("state", ["paid", "closed"])
-def test_refund_needs_override_and_keeps_the_state(state: OrderState) -> None:
+@pytest.mark.parametrize("state", ["paid", "closed", "partially_refunded"])
+def test_refund_needs_override_and_leaves_the_order_partly_refunded(state: OrderState) -> None:
     found = rule(state, "refund")
-    assert (found.to, found.permission, found.override) == (None, "payment.refund", True)
-    assert transition(state, "refund") == state
+    assert (found.to, found.permission, found.override) == (
+        "partially_refunded",
+        "payment.refund",
+        True,
+    )
+    assert transition(state, "refund") == "partially_refunded"
 
 
 @pytest.mark.parametrize("state", ["open", "sent"])

@@ -131,7 +131,15 @@ def test_report_carries_its_day_and_when_it_was_made() -> None:
 
 
 def test_report_counts_orders_by_state() -> None:
-    assert x().orders_by_state == {"open": 1, "sent": 1, "paid": 1, "closed": 1, "voided": 1}
+    assert x().orders_by_state == {
+        "open": 1,
+        "sent": 1,
+        "paid": 1,
+        "closed": 1,
+        "voided": 1,
+        "partially_refunded": 0,
+        "refunded": 0,
+    }
 
 
 def test_report_counts_open_orders_and_what_they_still_owe() -> None:

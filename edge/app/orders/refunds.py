@@ -1,23 +1,24 @@
 """Giving money back: refunds, and voiding an order.
 
-Refunds need payment.refund (a manager, or a cashier with a manager's PIN) and are allowed on paid
-and closed orders. One against a payment may return at most what that payment applied less its
-earlier refunds (tips are not refunded); one against the order as a whole at most its net paid.
-The refund's tender says how the money goes back, which may differ from the payment's (card
-money handed back in cash while the reader is down). Cash comes out of the open till, never more
-than it should hold.
+Refunds need payment.refund (a manager, or a cashier with a manager's PIN) and are allowed on paid,
+closed and partly refunded orders. A refund names the payment it reverses, or only the tender: it
+goes back through a tender that paid the order, at most what that tender (and the payment named)
+still holds; tips are not refunded (edge.domain.tenders.plan_refund). A refund naming only the
+tender is linked to a payment of it that holds the whole amount. Cash comes out of the open till
+(a drawer entry; 409 ``drawer-closed`` when none is open), never more than it should hold; card
+and external refunds leave the till alone. The order then reads ``partially_refunded``, or
+``refunded`` once it holds no money, with ``refunded_minor`` in its totals and a balance of 0.
 
 Voiding: an open or sent order with no money on it needs order.void. A paid or closed order needs
 order.void_paid (a manager's override) and is refused while it holds un-refunded payments (409):
 the refunds say which tender gives what back, so they are made first, on purpose, one by one. An
 open or sent order that took part payments cannot be refunded (the order state machine allows
 refunds only once an order is paid), so voiding it gives each payment's remainder back through its
-own tender in the same command, under order.void_paid.
+own tender in the same command, under order.void_paid. A refunded order may be voided too.
 """
 
 from __future__ import annotations
 
-import apsw
 import msgspec
 
 from edge.app.audit import audit
@@ -30,11 +31,12 @@ from edge.app.orders.schemas import OrderVoid, RefundCreate, RefundResult
 from edge.app.orders.service import BACK_OFFICE, OrderCommand, Replayable, allow
 from edge.domain.drawer import check_entry
 from edge.domain.errors import Conflict
-from edge.domain.order import check_action, transition
-from edge.domain.tenders import check_refund, refundable
+from edge.domain.order import after_refund, check_action, transition
+from edge.domain.tenders import plan_refund, refundable
+from edge.domain.totals import compute_totals
 from edge.store.writer import WriteTx
 from shared.ids import uuid7
-from shared.schemas.documents import Order, Refund, Tender
+from shared.schemas.documents import Order, OrderTotals, Payment, Refund, Tender
 
 
 def refund_payment(
@@ -51,14 +53,23 @@ def refund_payment(
             return RefundResult(refund=existing, order=queries.get_order(tx.conn, order_id)), True
         order = queries.get_order(tx.conn, order_id)
         approver_id = allow(actor, check_action(order, "refund"), approver)
-        amount = check_refund(data.amount_minor, _refundable(tx.conn, order, data.payment_id))
+        payments = queries.payments_of(tx.conn, order.id)
+        earlier = queries.refunds_of(tx.conn, order.id)
+        payment_id = plan_refund(
+            payments,
+            earlier,
+            tender=data.tender,
+            amount_minor=data.amount_minor,
+            payment_id=data.payment_id,
+        )
+        amount = data.amount_minor
         given = _refund_entry(
             tx,
             edge,
             actor,
             order,
             refund_id,
-            data.payment_id,
+            payment_id,
             data.tender,
             amount,
             data.reason,
@@ -66,7 +77,7 @@ def refund_payment(
         )
         detail = {
             "refund_id": refund_id,
-            "payment_id": data.payment_id,
+            "payment_id": payment_id,
             "tender": data.tender,
             "amount_minor": amount,
             "reason": data.reason,
@@ -86,6 +97,10 @@ def refund_payment(
             )
             tx.publish("order.refunded", order)
         else:
+            totals = _totals_after(order, payments, [*earlier, given])
+            order = msgspec.structs.replace(
+                order, state=after_refund(order.state, totals.paid_minor)
+            )
             order = ticket.record(
                 tx,
                 edge,
@@ -94,20 +109,30 @@ def refund_payment(
                 "refunded",
                 approved_by=approver_id,
                 detail=detail,
-                totals=ticket.retotal(tx.conn, order, -amount),
+                totals=totals,
             )
         return RefundResult(refund=given, order=order), False
 
     return Replayable(run)
 
 
-def _refundable(conn: apsw.Connection, order: Order, payment_id: str | None) -> int:
-    paid_minor, _ = queries.ledger(conn, order.id)
-    if payment_id is None:
-        return paid_minor
-    payments = queries.payments_of(conn, order.id)
-    # refundable() does not see refunds tied to no payment: cap by the order's net paid as well.
-    return min(paid_minor, refundable(payments, queries.refunds_of(conn, order.id), payment_id))
+def _totals_after(order: Order, payments: list[Payment], refunds: list[Refund]) -> OrderTotals:
+    """The order's totals from its ledger, this command's refunds included.
+
+    Given as lists because the projections show this command's own refunds only after it returns.
+    """
+    refunded_minor = sum(r.amount_minor for r in refunds)
+    receipt = compute_totals(
+        order.lines,
+        order.discounts,
+        service_charge_percent=order.service_charge_percent,
+        tax_mode=order.tax_mode,
+        rounding=order.rounding,
+        paid_minor=sum(p.amount_minor for p in payments) - refunded_minor,
+        tip_minor=sum(p.tip_minor for p in payments),
+        refunded_minor=refunded_minor,
+    )
+    return receipt.totals
 
 
 def _refund_entry(
@@ -161,13 +186,15 @@ def void_order(
             return order  # a retry
         paid_minor, _ = queries.ledger(tx.conn, order.id)
         rule = check_action(order, "void")
-        if paid_minor > 0 and order.state in ("paid", "closed"):
+        if paid_minor > 0 and order.state not in ("open", "sent"):
             raise Conflict(
                 f"order #{order.number} still holds {paid_minor} in payments: refund them first",
                 paid_minor=paid_minor,
             )
         ticket.writable_day(tx, edge, order)
         approver_id = allow(actor, rule, approver)
+        payments = queries.payments_of(tx.conn, order.id)
+        earlier = queries.refunds_of(tx.conn, order.id)
         returned = _return_part_payments(tx, edge, actor, order, data.reason, approver_id)
         state = transition(order.state, "void", paid_minor=paid_minor)
         order = msgspec.structs.replace(
@@ -182,7 +209,7 @@ def void_order(
             "voided",
             approved_by=approver_id,
             detail=detail,
-            totals=ticket.retotal(tx.conn, order, -sum(r.amount_minor for r in returned)),
+            totals=_totals_after(order, payments, [*earlier, *returned]),
         )
 
     return command
