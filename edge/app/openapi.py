@@ -62,6 +62,7 @@ RULES = (
 )
 
 _DAY: Problems = {422: ("invalid-input",)}  # a day that is no calendar day, or not begun yet
+_REUSED: Problems = {409: ("idempotency-key-reused",)}
 LISTED: dict[str, Problems] = {
     "POST /api/v1/devices/pair": {
         403: ("pairing-code-invalid",),
@@ -85,6 +86,10 @@ LISTED: dict[str, Problems] = {
     "GET /api/v1/reports/x": _DAY,
     "GET /api/v1/reports/z/{day}": _DAY,
     "POST /api/v1/sync/now": {409: ("not-enrolled",)},
+    # A client id sent again with a different request (edge.app.orders.replays).
+    "POST /api/v1/orders": _REUSED,
+    "POST /api/v1/orders/{order_id}/payments": _REUSED,
+    "POST /api/v1/orders/{order_id}/refunds": _REUSED,
     # Setting a PIN is a guess at one (a PIN another holds here is refused like a wrong one);
     # an owner's entry in an enrolled store is the relay's.
     "POST /api/v1/employees": {403: ("owner-refused",), 429: ("locked-out",)},

@@ -46,9 +46,21 @@ class DuplicateNumber(msgspec.Struct, frozen=True, kw_only=True):
     orders: list[ExceptionOrder]
 
 
-def duplicate_numbers(conn: apsw.Connection, day: str | None, limit: int) -> list[DuplicateNumber]:
-    """Repeated numbers, the latest day first (of one ``day`` if given), at most ``limit``."""
-    where, args = ("", []) if day is None else (" WHERE business_day = ?", [day])
+def duplicate_numbers(
+    conn: apsw.Connection, day: str | None, limit: int, after: tuple[int, str] | None = None
+) -> list[DuplicateNumber]:
+    """Repeated numbers, the latest day first (of one ``day`` if given), at most ``limit``; with
+    ``after`` (number, day), those listed after that one only."""
+    clauses: list[str] = []
+    args: list[object] = []
+    if day is not None:
+        clauses.append("business_day = ?")
+        args.append(day)
+    if after is not None:
+        number, after_day = after
+        clauses.append("(business_day < ? OR (business_day = ? AND number > ?))")
+        args += [after_day, after_day, number]
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     groups = conn.execute(
         f"{_GROUPS.format(where=where)} ORDER BY business_day DESC, number LIMIT ?",
         (*args, limit),

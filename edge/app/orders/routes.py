@@ -1,8 +1,8 @@
 """Routes of the orders area: ring up, send, discount, pay, refund, void, reopen, close.
 
 Each handler parses, resolves an inline manager override, runs one service command through the
-writer and returns its result. Creates that carry a client id answer 201 the first time and 200
-with the stored entity when retried.
+writer and returns its result. Creates that carry a client id answer 201 the first time, 200 with
+the stored entity when retried, and 409 when the id comes with a different request (``replays``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from edge.app.auth.principal import Actor, requires
 from edge.app.auth.service import resolve_approver
 from edge.app.context import Edge
-from edge.app.orders import discounts, payments, queries, refunds, sale, service
+from edge.app.orders import discounts, payments, queries, refunds, replays, sale, service
 from edge.app.orders.schemas import (
     Approval,
     DiscountApply,
@@ -67,8 +67,10 @@ async def create_order(request: Req, data: JSONBody[OrderCreate]) -> Response[Or
     The order and its payments are taken together or not at all (each tender needs
     payment.take). A retried id returns the stored order, with its payments, with 200.
     """
-    command = sale.open_order(_edge(request), request.user, data)
-    order = await _edge(request).store.writer.run(command)
+    edge = _edge(request)
+    opened = sale.open_order(edge, request.user, data)
+    command = replays.guarded(opened, replays.same_order(data), "order", data.id)
+    order = await edge.store.writer.run(command)
     return _answer(order, command.replayed)
 
 
@@ -163,7 +165,12 @@ async def take_payment(
 ) -> Response[PaymentResult]:
     """Take cash (with change), card or external; a retried id returns the stored payment."""
     edge = _edge(request)
-    command = payments.take_payment(edge, request.user, order_id, data)
+    command = replays.guarded(
+        payments.take_payment(edge, request.user, order_id, data),
+        replays.same_payment(data),
+        "payment",
+        data.id,
+    )
     result = await edge.store.writer.run(command)
     return _answer(result, command.replayed)
 
@@ -175,7 +182,12 @@ async def refund(
     """Give money back on a paid or closed order (payment.refund, or a manager's PIN)."""
     edge = _edge(request)
     approver = await _approver(request, data.manager_pin)
-    command = refunds.refund_payment(edge, request.user, order_id, data, approver)
+    command = replays.guarded(
+        refunds.refund_payment(edge, request.user, order_id, data, approver),
+        replays.same_refund(data),
+        "refund",
+        data.id,
+    )
     result = await edge.store.writer.run(command)
     return _answer(result, command.replayed)
 

@@ -19,7 +19,7 @@ import msgspec
 
 from edge.app.auth.principal import Actor
 from edge.app.context import Edge
-from edge.app.orders import queries, ticket
+from edge.app.orders import queries, replays, ticket
 from edge.app.orders.schemas import LinesAdd, LineVoid, OrderCreate, OrderDetail, OrderPatch
 from edge.domain.errors import NotFound
 from edge.domain.money import parse_percent
@@ -81,6 +81,7 @@ def create_order(edge: Edge, actor: Actor, data: OrderCreate) -> Replayable[Orde
     if data.service_charge_percent is not None:
         parse_percent(data.service_charge_percent)
     order_id = data.id or uuid7()
+    request = replays.digest(data) if data.id is not None else None
 
     def run(tx: WriteTx) -> tuple[Order, bool]:
         # Only an id the tablet minted can be a retry (an id minted here is new).
@@ -96,6 +97,7 @@ def create_order(edge: Edge, actor: Actor, data: OrderCreate) -> Replayable[Orde
             number=queries.next_number(tx.conn, day),
             business_day=day,
             lines=lines,
+            # Not held to the actor's discount limit (see add_lines).
             discounts=ticket.automatic_for(tx.conn, settings, tx.at_ms, lines),
             service_charge_percent=settings.service_charge_percent if service is None else service,
             # The store's tax setup is snapshotted: a later settings change never reprices it.
@@ -110,7 +112,10 @@ def create_order(edge: Edge, actor: Actor, data: OrderCreate) -> Replayable[Orde
             updated_at_ms=tx.at_ms,
         )
         totals = ticket.retotal(tx.conn, order, ledger=(0, 0))  # no tender can predate the order
-        detail = {"lines": len(lines)}
+        # What the request asked for: a retry of this id must ask the same (orders.replays).
+        detail: dict[str, object] = {"lines": len(lines)}
+        if request is not None:
+            detail["request"] = request
         return ticket.record(tx, edge, actor, order, "created", detail=detail, totals=totals), False
 
     return Replayable(run)
@@ -126,6 +131,8 @@ def add_lines(edge: Edge, actor: Actor, order_id: str, data: LinesAdd) -> OrderC
             return order  # a retry of lines already added
         allow(actor, check_action(order, "add_lines"), None)
         lines = ticket.price_lines(tx.conn, data.lines, order_id)
+        # The owner's automatic rules are never held to the actor's discount limit: a sale is not
+        # blocked by them. They count toward the total a later manual discount is judged on.
         automatic = ticket.automatic_for(tx.conn, edge.settings(tx.conn), tx.at_ms, lines)
         order = msgspec.structs.replace(
             order, lines=[*order.lines, *lines], discounts=[*order.discounts, *automatic]
