@@ -7,7 +7,7 @@ request thread's reader.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import apsw
 import msgspec
@@ -142,15 +142,24 @@ def find_refund(conn: apsw.Connection, refund_id: str) -> Refund | None:
     return rowdata.decode(row[0], Refund) if row else None
 
 
-def ledger(conn: apsw.Connection, order_id: str) -> tuple[int, int]:
-    """(paid, tip) of an order from its payments and refunds: money applied net of refunds."""
+class Ledger(NamedTuple):
+    """The money of an order: applied net of refunds, tips, and what went back."""
+
+    paid_minor: int
+    tip_minor: int
+    refunded_minor: int
+
+
+def ledger(conn: apsw.Connection, order_id: str) -> Ledger:
+    """An order's money from its payments and refunds."""
     row = conn.execute(
-        "SELECT (SELECT coalesce(sum(amount_minor), 0) FROM payments WHERE order_id = ?1)"
-        " - (SELECT coalesce(sum(amount_minor), 0) FROM refunds WHERE order_id = ?1),"
+        "SELECT (SELECT coalesce(sum(amount_minor), 0) FROM payments WHERE order_id = ?1),"
+        " (SELECT coalesce(sum(amount_minor), 0) FROM refunds WHERE order_id = ?1),"
         " (SELECT coalesce(sum(tip_minor), 0) FROM payments WHERE order_id = ?1)",
         (order_id,),
     ).fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+    paid, refunded, tip = (int(v) for v in row) if row else (0, 0, 0)
+    return Ledger(paid_minor=paid - refunded, tip_minor=tip, refunded_minor=refunded)
 
 
 class Catalog(msgspec.Struct, kw_only=True):

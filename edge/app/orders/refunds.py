@@ -184,7 +184,7 @@ def void_order(
         order = queries.get_order(tx.conn, order_id)
         if order.state == "voided":
             return order  # a retry
-        paid_minor, _ = queries.ledger(tx.conn, order.id)
+        paid_minor = queries.ledger(tx.conn, order.id).paid_minor
         rule = check_action(order, "void")
         if paid_minor > 0 and order.state not in ("open", "sent"):
             raise Conflict(
@@ -219,7 +219,7 @@ def _return_part_payments(
     tx: WriteTx, edge: Edge, actor: Actor, order: Order, reason: str, approved_by: str | None
 ) -> list[Refund]:
     """Refund what each payment of an open or sent order still holds, through its own tender."""
-    left_minor, _ = queries.ledger(tx.conn, order.id)
+    left_minor = queries.ledger(tx.conn, order.id).paid_minor
     payments = queries.payments_of(tx.conn, order.id)
     refunds = queries.refunds_of(tx.conn, order.id)
     returned: list[Refund] = []

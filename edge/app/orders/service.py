@@ -111,7 +111,8 @@ def create_order(edge: Edge, actor: Actor, data: OrderCreate) -> Replayable[Orde
             opened_at_ms=tx.at_ms,
             updated_at_ms=tx.at_ms,
         )
-        totals = ticket.retotal(tx.conn, order, ledger=(0, 0))  # no tender can predate the order
+        no_money = queries.Ledger(0, 0, 0)  # no tender can predate the order
+        totals = ticket.retotal(tx.conn, order, ledger=no_money)
         # What the request asked for: a retry of this id must ask the same (orders.replays).
         detail: dict[str, object] = {"lines": len(lines)}
         if request is not None:

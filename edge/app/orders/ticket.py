@@ -116,21 +116,22 @@ def retotal(
     order: Order,
     pending_paid_minor: int = 0,
     *,
-    ledger: tuple[int, int] | None = None,
+    ledger: queries.Ledger | None = None,
 ) -> OrderTotals:
     """The order's totals from its lines, discounts and ledger (plus a pending refund or void).
 
-    ``ledger`` (paid, tip) spares the query when the caller knows it (a new order has none).
+    ``ledger`` spares the query when the caller knows it (a new order has none).
     """
-    paid_minor, tip_minor = queries.ledger(conn, order.id) if ledger is None else ledger
+    money = queries.ledger(conn, order.id) if ledger is None else ledger
     receipt = compute_totals(
         order.lines,
         order.discounts,
         service_charge_percent=order.service_charge_percent,
         tax_mode=order.tax_mode,
         rounding=order.rounding,
-        paid_minor=paid_minor + pending_paid_minor,
-        tip_minor=tip_minor,
+        paid_minor=money.paid_minor + pending_paid_minor,
+        tip_minor=money.tip_minor,
+        refunded_minor=money.refunded_minor,
     )
     return receipt.totals
 
