@@ -1,4 +1,6 @@
-"""Discount rules: validation, time windows, automatic application and manager approval.
+"""Discount rules: validation, time windows and automatic application.
+
+How much a role may give without a manager is ``discount_limits``'s (on the order's total).
 
 Time windows are half-open, ``[start, end)`` in the store's local wall-clock time. A window whose
 end is before its start crosses midnight and belongs to the day it starts on: 22:00-02:00 listed
@@ -150,30 +152,3 @@ def _apply_to_line(discount: Discount, line: OrderLine, applied_id: str) -> Appl
         line_id=line.id,
         automatic=True,
     )
-
-
-def needs_approval(
-    applied: AppliedDiscount,
-    order_subtotal_minor: int,
-    approval_percent: Decimal,
-    approval_minor: int,
-) -> bool:
-    """Whether store policy wants a manager for this discount (``approved_by`` is not consulted).
-
-    A percent discount needs one above ``approval_percent``; an amount discount above
-    ``approval_minor`` or above ``approval_percent`` of the order subtotal.
-    """
-    check_minor(order_subtotal_minor, "order_subtotal_minor")
-    check_minor(approval_minor, "approval_minor")
-    if not isinstance(approval_percent, Decimal) or not approval_percent.is_finite():
-        raise InvalidInput(
-            "approval_percent must be a finite Decimal", value=repr(approval_percent)
-        )
-    value = check_discount(applied.kind, applied.percent, applied.amount_minor)
-    if isinstance(value, Decimal):
-        return value > approval_percent
-    if value > approval_minor:
-        return True
-    # amount > subtotal * pct / 100, compared exactly on integers (no rounding to name).
-    pct_numerator, pct_denominator = approval_percent.as_integer_ratio()
-    return value * 100 * pct_denominator > order_subtotal_minor * pct_numerator

@@ -39,7 +39,9 @@ Managers run the store, so they hold everything an owner does; an owner's extra 
 stores, billing) lives in the relay, not here. Staff may void an order before any money is taken
 (a mistaken ticket is routine), but anything that moves money back out or hides a sale — void after
 payment, reopen, refund, paid in/out, no-sale, a large discount — needs a manager, either acting or
-approving inline with their PIN (:func:`authorize`).
+approving inline with their PIN (:func:`authorize`). A discount is large when it takes the order's
+total discount past the store's limits (``edge.domain.discount_limits``): order.discount_large is
+what lets a role give more than them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Discount rules: validation, time windows, automatic application and manager approval."""
+"""Discount rules: validation, time windows and automatic application."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from edge.domain.discounts import (
     applies_now,
     automatic_discounts,
     check_discount,
-    needs_approval,
     window_covers,
 )
 from edge.domain.errors import InvalidInput
@@ -283,47 +282,3 @@ def test_automatic_discount_drops_the_stale_field_of_the_other_kind() -> None:
     (applied,) = automatic_discounts([switched], [FRIES], CATEGORIES, FRI, "23:00", ids())
     assert applied.percent is None
     assert applied.amount_minor == 100
-
-
-# --- needs_approval ------------------------------------------------------------------------------
-
-
-def percent_off(percent: str) -> AppliedDiscount:
-    return AppliedDiscount(id="a", name="Manual", kind="percent", percent=percent)
-
-
-def amount_off(amount_minor: int) -> AppliedDiscount:
-    return AppliedDiscount(id="a", name="Manual", kind="amount", amount_minor=amount_minor)
-
-
-@pytest.mark.parametrize(("percent", "expected"), [("20", False), ("20.01", True), ("5", False)])
-def test_percent_discount_above_the_threshold_needs_a_manager(percent: str, expected: bool) -> None:
-    assert needs_approval(percent_off(percent), 5000, Decimal("20"), 1000) is expected
-
-
-def test_amount_discount_above_the_amount_threshold_needs_a_manager() -> None:
-    assert needs_approval(amount_off(1001), 100_000, Decimal("20"), 1000)
-    assert not needs_approval(amount_off(1000), 100_000, Decimal("20"), 1000)
-
-
-def test_amount_discount_above_the_percent_of_the_subtotal_needs_a_manager() -> None:
-    # 20 % of 2500 is 500 exactly: 500 is allowed, 501 is not
-    assert not needs_approval(amount_off(500), 2500, Decimal("20"), 1000)
-    assert needs_approval(amount_off(501), 2500, Decimal("20"), 1000)
-
-
-def test_amount_discount_on_an_empty_order_needs_a_manager() -> None:
-    assert needs_approval(amount_off(1), 0, Decimal("20"), 1000)
-
-
-def test_fractional_approval_percent_is_compared_exactly() -> None:
-    # 12.5 % of 1000 = 125
-    assert not needs_approval(amount_off(125), 1000, Decimal("12.5"), 1000)
-    assert needs_approval(amount_off(126), 1000, Decimal("12.5"), 1000)
-
-
-def test_needs_approval_refuses_a_float_threshold_or_an_invalid_discount() -> None:
-    with pytest.raises(InvalidInput):
-        needs_approval(percent_off("10"), 1000, 20.0, 1000)  # type: ignore[arg-type]
-    with pytest.raises(InvalidInput):
-        needs_approval(amount_off(0), 1000, Decimal("20"), 1000)

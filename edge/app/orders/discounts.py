@@ -1,8 +1,12 @@
 """Discount commands: apply a catalog or ad-hoc discount to an order or a line, and remove one.
 
-A discount above the store's thresholds (``discount_approval_percent`` / ``_minor``) needs
-order.discount_large: a manager applies it, or approves a cashier's with their PIN inline. Line
-discounts are judged against the line they reduce, order discounts against the order subtotal.
+A discount that takes the order's *total* discount (every discount on it, manual and automatic)
+past the store's limits (``discount_approval_percent`` / ``_minor``; see
+``edge.domain.discount_limits``) needs order.discount_large: a manager applies it, or approves a
+cashier's with their PIN inline, and the discount and its audit entry name who let it through.
+Automatic rules are not checked when they apply themselves (``service.create_order`` and
+``add_lines``): they are the owner's, and a sale is never held up because one alone is past a
+cashier's limit; they do count toward the total a manual discount is judged on.
 """
 
 from __future__ import annotations
@@ -15,14 +19,15 @@ from edge.app.context import Edge
 from edge.app.orders import queries, ticket
 from edge.app.orders.schemas import DiscountApply
 from edge.app.orders.service import OrderCommand, allow, approved_by
-from edge.domain.discounts import check_discount, needs_approval
-from edge.domain.errors import InvalidInput, NotFound
-from edge.domain.money import parse_percent
+from edge.domain.discount_limits import DiscountLimit, allowed_minor, needs_approval, store_limit
+from edge.domain.discounts import check_discount
+from edge.domain.errors import ApprovalRequired, InvalidInput, NotFound
 from edge.domain.order import check_action, live_lines
 from edge.domain.permissions import ORDER_DISCOUNT, ORDER_DISCOUNT_LARGE, require
+from edge.domain.totals import compute_totals
 from edge.store.writer import WriteTx
 from shared.ids import uuid7
-from shared.schemas.documents import AppliedDiscount, Order
+from shared.schemas.documents import AppliedDiscount, Order, OrderTotals, Rounding
 
 
 def apply_discount(
@@ -42,17 +47,15 @@ def apply_discount(
             return order  # a retry
         allow(actor, check_action(order, "edit_lines"), None)
         applied = _applied(tx.conn, data, new_id)
-        base_minor = _base_minor(order, applied.line_id)
+        if applied.line_id is not None:
+            _check_line(order, applied.line_id)
+        before = _totals(order, order.discounts)
+        after = _totals(order, [*order.discounts, applied])
         settings = edge.settings(tx.conn)
+        limit = store_limit(settings.discount_approval_percent, settings.discount_approval_minor)
         approver_id = None
-        large = needs_approval(
-            applied,
-            base_minor,
-            parse_percent(settings.discount_approval_percent),
-            settings.discount_approval_minor,
-        )
-        if large:
-            approver_id = approved_by(actor, ORDER_DISCOUNT_LARGE, approver)
+        if needs_approval(before, after, limit, order.rounding):
+            approver_id = _approve(actor, approver, after, limit, order.rounding)
             # The discount remembers who let it through: the approver, or a manager acting alone.
             applied = msgspec.structs.replace(applied, approved_by=approver_id or actor.employee_id)
         order = msgspec.structs.replace(order, discounts=[*order.discounts, applied])
@@ -83,14 +86,53 @@ def remove_discount(edge: Edge, actor: Actor, order_id: str, applied_id: str) ->
     return command
 
 
-def _base_minor(order: Order, line_id: str | None) -> int:
-    """What the discount is judged against: its line's amount, or the order subtotal."""
-    if line_id is None:
-        return order.totals.subtotal_minor
-    for line in live_lines(order.lines):
-        if line.id == line_id:
-            return line.unit_price_minor * line.quantity
-    raise InvalidInput(f"order #{order.number} has no live line {line_id}", line_id=line_id)
+def _check_line(order: Order, line_id: str) -> None:
+    """Refuse a line discount on a line the order does not have (or has voided)."""
+    if not any(line.id == line_id for line in live_lines(order.lines)):
+        raise InvalidInput(f"order #{order.number} has no live line {line_id}", line_id=line_id)
+
+
+def _totals(order: Order, discounts: list[AppliedDiscount]) -> OrderTotals:
+    """The order's totals with ``discounts`` (the ledger plays no part in a discount's limit)."""
+    receipt = compute_totals(
+        order.lines,
+        discounts,
+        service_charge_percent=order.service_charge_percent,
+        tax_mode=order.tax_mode,
+        rounding=order.rounding,
+    )
+    return receipt.totals
+
+
+def _approve(
+    actor: Actor,
+    approver: Actor | None,
+    after: OrderTotals,
+    limit: DiscountLimit,
+    rounding: Rounding,
+) -> str | None:
+    """``approved_by`` for a discount past the limits; a refusal names the figures judged."""
+    try:
+        return approved_by(actor, ORDER_DISCOUNT_LARGE, approver)
+    except ApprovalRequired as exc:
+        allowed = allowed_minor(after.subtotal_minor, limit, rounding)
+        if after.subtotal_minor == 0:
+            why = "the order has nothing on it yet to judge a discount against"
+        else:
+            why = (
+                f"the order's discounts would come to {after.discount_minor} of its"
+                f" {after.subtotal_minor} (minor units), past the {allowed} the {actor.role} role"
+                f" may give without a manager ({limit.percent} % of the order, at most"
+                f" {limit.minor})"
+            )
+        raise ApprovalRequired(
+            f"{why}: a manager must apply this discount or approve it with their PIN",
+            exc.permission,
+            role=actor.role,
+            discount_minor=after.discount_minor,
+            subtotal_minor=after.subtotal_minor,
+            allowed_minor=allowed,
+        ) from exc
 
 
 def _applied(conn: apsw.Connection, data: DiscountApply, applied_id: str) -> AppliedDiscount:
