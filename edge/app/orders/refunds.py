@@ -33,10 +33,9 @@ from edge.domain.drawer import check_entry
 from edge.domain.errors import Conflict
 from edge.domain.order import after_refund, check_action, transition
 from edge.domain.tenders import plan_refund, refundable
-from edge.domain.totals import compute_totals
 from edge.store.writer import WriteTx
 from shared.ids import uuid7
-from shared.schemas.documents import Order, OrderTotals, Payment, Refund, Tender
+from shared.schemas.documents import Order, Payment, Refund, Tender
 
 
 def refund_payment(
@@ -97,7 +96,7 @@ def refund_payment(
             )
             tx.publish("order.refunded", order)
         else:
-            totals = _totals_after(order, payments, [*earlier, given])
+            totals = ticket.retotal(tx.conn, order, ledger=_ledger(payments, [*earlier, given]))
             order = msgspec.structs.replace(
                 order, state=after_refund(order.state, totals.paid_minor)
             )
@@ -116,23 +115,15 @@ def refund_payment(
     return Replayable(run)
 
 
-def _totals_after(order: Order, payments: list[Payment], refunds: list[Refund]) -> OrderTotals:
-    """The order's totals from its ledger, this command's refunds included.
-
-    Given as lists because the projections show this command's own refunds only after it returns.
-    """
+def _ledger(payments: list[Payment], refunds: list[Refund]) -> queries.Ledger:
+    """The order's money with this command's refunds included (the projections show them only
+    after it returns), for ``ticket.retotal``."""
     refunded_minor = sum(r.amount_minor for r in refunds)
-    receipt = compute_totals(
-        order.lines,
-        order.discounts,
-        service_charge_percent=order.service_charge_percent,
-        tax_mode=order.tax_mode,
-        rounding=order.rounding,
+    return queries.Ledger(
         paid_minor=sum(p.amount_minor for p in payments) - refunded_minor,
         tip_minor=sum(p.tip_minor for p in payments),
         refunded_minor=refunded_minor,
     )
-    return receipt.totals
 
 
 def _refund_entry(
@@ -209,7 +200,7 @@ def void_order(
             "voided",
             approved_by=approver_id,
             detail=detail,
-            totals=_totals_after(order, payments, [*earlier, *returned]),
+            totals=ticket.retotal(tx.conn, order, ledger=_ledger(payments, [*earlier, *returned])),
         )
 
     return command
